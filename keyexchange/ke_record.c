@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int ntsd_placeholder_ke_record;

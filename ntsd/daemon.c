@@ -1,0 +1,454 @@
+#include "config.h"
+#include "ntsd/daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf/conf.h"
+#include "crypto/keyfile.h"
+#include "crypto/secfile.h"
+#include "crypto/secret.h"
+#include "ntsd/clock.h"
+#include "ntsd/codec.h"
+#include "ntsd/log.h"
+#include "ntsd/restrict.h"
+#include "ntsd/serve.h"
+#include "ntsd/server.h"
+#include "ntsd/stats.h"
+
+#define DEFAULT_CONF "/etc/ntp.conf"
+#define LOCAL_UPDATE_S 16     /* the local clock "samples" itself this often */
+#define LOCAL_BASE_DISP 1e-3  /* s, root dispersion right after an update */
+#define PHI 15e-6             /* s/s, RFC 5905 frequency tolerance */
+
+/* The main context: everything mutable that lives for the daemon's life. */
+struct daemon {
+	const struct daemon_opts *opts;
+	char conf_name[4096];   /* file name, or "(embedded)" */
+	char embedded[2048];    /* embedded configuration text */
+	struct conf conf;
+	struct serve_config *cfg;
+	struct server *server;
+	unsigned generation;
+	int precision;
+	uint64_t local_reftime;
+	time_t local_updated;
+};
+
+static const char embedded_fmt[] =
+    "# ntsd embedded default: a standalone LAN time source on this host's\n"
+    "# undisciplined local clock (chrony's `local stratum 10`).\n"
+    "local stratum 10\n"
+    "restrict default kod limited nomodify notrap nopeer noquery\n"
+    "restrict -6 default kod limited nomodify notrap nopeer noquery\n"
+    "restrict 127.0.0.1\n"
+    "restrict -6 ::1\n"
+    "interface listen 127.0.0.1\n"
+    "interface listen ::1\n"
+    "keys %s/ntp.keys\n"
+    "trustedkey 1 2 3\n"
+    "disable ntp\n";
+
+static void print_diags(const struct conf_diags *d)
+{
+	char line[CONF_PATH_MAX + CONF_DIAG_MAX + 32];
+
+	for (size_t i = 0; i < d->n; i++) {
+		conf_diag_format(&d->v[i], line, sizeof(line));
+		log_diag(d->v[i].severity == CONF_ERROR     ? LOG_LVL_ERR
+		         : d->v[i].severity == CONF_WARNING ? LOG_LVL_WARN
+		                                            : LOG_LVL_INFO,
+		         "%s", line);
+	}
+}
+
+/* First run of the embedded configuration: the state directory and a key
+ * file with one key of each recommended type. */
+static bool ensure_embedded_keys(const char *statedir)
+{
+	char path[4096];
+	char text[1024];
+	uint8_t raw[32];
+	char hex[3][65];
+	static const size_t lens[3] = { 16, 20, 32 };
+
+	if (snprintf(path, sizeof(path), "%s/ntp.keys", statedir) >= (int)sizeof(path))
+		return false;
+	if (access(path, F_OK) == 0)
+		return true;
+	if (mkdir(statedir, 0700) != 0 && errno != EEXIST) {
+		log_err("Cannot create state directory %s: %s", statedir, strerror(errno));
+		return false;
+	}
+	for (int i = 0; i < 3; i++) {
+		secret_random(raw, lens[i]);
+		for (size_t k = 0; k < lens[i]; k++)
+			snprintf(hex[i] + 2 * k, 3, "%02x", raw[k]);
+	}
+	int n = snprintf(text, sizeof(text),
+	                 "# ntsd symmetric keys (ntpd format), generated on first run.\n"
+	                 "# Give a client the line it needs, e.g.: ntpdig -k FILE -a 1 127.0.0.1\n"
+	                 "1 AES128CMAC %s\n2 SHA1 %s\n3 SHA256 %s\n",
+	                 hex[0], hex[1], hex[2]);
+	bool ok = n > 0 && n < (int)sizeof(text) && secfile_write(path, text, (size_t)n, false);
+	if (!ok && errno != EEXIST)
+		log_err("Cannot write %s: %s", path, strerror(errno));
+	else
+		log_info("Generated symmetric keys 1 (AES128CMAC), 2 (SHA1), 3 (SHA256) in %s", path);
+	secret_wipe(raw, sizeof(raw));
+	secret_wipe(hex, sizeof(hex));
+	secret_wipe(text, sizeof(text));
+	return ok || errno == EEXIST;
+}
+
+static void free_serve_config(struct serve_config *cfg)
+{
+	if (!cfg)
+		return;
+	restrict_table_free(cfg->restrict_table);
+	keyfile_free(cfg->keys);
+	free(cfg);
+}
+
+static bool any_trustedkey(const struct conf *c)
+{
+	for (size_t i = 0; i < sizeof(c->trusted); i++)
+		if (c->trusted[i])
+			return true;
+	return false;
+}
+
+/* Loads the key file named by the configuration. A missing file is a
+ * warning (ntpd carries on without keys); a bad one is an error. */
+static bool load_keys(const struct conf *c, struct keyfile **out, bool check)
+{
+	struct keyfile_errors errs;
+	struct stat st;
+
+	*out = NULL;
+	if (!c->keys[0])
+		return true;
+	if (stat(c->keys, &st) != 0 && errno == ENOENT) {
+		log_diag(LOG_LVL_WARN, "%s: warning: key file not found; symmetric-key authentication is disabled",
+		         c->keys);
+		return true;
+	}
+	memset(&errs, 0, sizeof(errs));
+	*out = keyfile_load(c->keys, &errs);
+	size_t shown = errs.n < 32 ? errs.n : 32;
+	for (size_t i = 0; i < shown; i++) {
+		if (errs.v[i].line)
+			log_diag(LOG_LVL_ERR, "%s:%u: error: %s", c->keys, errs.v[i].line, errs.v[i].msg);
+		else
+			log_diag(LOG_LVL_ERR, "%s: error: %s", c->keys, errs.v[i].msg);
+	}
+	if (errs.n > shown)
+		log_err("%s: %zu more errors", c->keys, errs.n - shown);
+	if (!*out)
+		return false;
+	if (errs.world_readable)
+		log_diag(LOG_LVL_WARN, "%s: warning: readable by other users; chmod 600 it (it holds secrets)",
+		         c->keys);
+	if (check) {
+		for (size_t i = 0; i < keyfile_count(*out); i++) {
+			const struct symkey *k = keyfile_at(*out, i);
+			if (k->alg == MAC_MD5)
+				log_diag(LOG_LVL_WARN, "%s: warning: key %u is MD5; prefer AES128CMAC (RFC 8573) or SHA1",
+				         c->keys, k->id);
+		}
+		if (!any_trustedkey(c))
+			log_info("%s: note: no trustedkey line; all %zu keys are trusted", c->keys,
+			         keyfile_count(*out));
+	}
+	return true;
+}
+
+static bool load_config(struct daemon *d, struct conf *c, struct serve_config **out, bool check)
+{
+	struct conf_diags diags = { 0 };
+	bool ok;
+
+	conf_init(c);
+	if (d->opts->embedded)
+		ok = conf_parse_string(d->conf_name, d->embedded, c, &diags);
+	else
+		ok = conf_parse_file(d->conf_name, c, &diags);
+	print_diags(&diags);
+	unsigned errors = diags.errors;
+	conf_diags_free(&diags);
+	if (!ok) {
+		log_err("%s: %u error%s%s", d->conf_name, errors, errors == 1 ? "" : "s",
+		        check ? "" : "; not started");
+		return false;
+	}
+
+	struct serve_config *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg) {
+		log_err("Out of memory");
+		return false;
+	}
+	if (!load_keys(c, &cfg->keys, check)) {
+		free(cfg);
+		return false;
+	}
+	/* ntpd trusts only the keys listed by trustedkey; with no trustedkey
+	 * line at all we trust every key in the (root-only) key file, as
+	 * chrony does, rather than answering every request with a NAK. */
+	if (any_trustedkey(c))
+		memcpy(cfg->trusted, c->trusted, sizeof(cfg->trusted));
+	else
+		memset(cfg->trusted, 0xff, sizeof(cfg->trusted));
+	cfg->restrict_table = restrict_table_new(c->restricts, c->n_restricts);
+	if (!cfg->restrict_table) {
+		log_err("Out of memory");
+		free_serve_config(cfg);
+		return false;
+	}
+	cfg->discard_average = c->discard_average;
+	cfg->discard_minimum = c->discard_minimum;
+	cfg->generation = ++d->generation;
+	*out = cfg;
+
+	if (check) {
+		if (!c->has_default4 || !c->has_default6)
+			log_diag(LOG_LVL_WARN, "%s: warning: no `restrict %sdefault` line: every %s client gets full access",
+			         d->conf_name, c->has_default4 ? "-6 " : "", c->has_default4 ? "IPv6" : "IPv4");
+		if (!c->local_enabled && c->n_assocs == 0)
+			log_diag(LOG_LVL_WARN, "%s: warning: no time source (server, pool, peer or local clock): "
+			         "ntsd will answer as unsynchronized (stratum 16)",
+			         d->conf_name);
+	}
+	return true;
+}
+
+static void setup_source(struct daemon *d)
+{
+	if (d->opts->embedded)
+		snprintf(d->conf_name, sizeof(d->conf_name), "(embedded)");
+	else
+		snprintf(d->conf_name, sizeof(d->conf_name), "%s",
+		         d->opts->conf_path ? d->opts->conf_path : DEFAULT_CONF);
+	snprintf(d->embedded, sizeof(d->embedded), embedded_fmt,
+	         d->opts->statedir ? d->opts->statedir : NTSD_STATEDIR);
+}
+
+int daemon_check(const struct daemon_opts *o)
+{
+	struct daemon d = { .opts = o };
+	struct serve_config *cfg = NULL;
+
+	log_init("ntsd");
+	if (!secret_init())
+		log_fatal("Cannot initialise libsodium");
+	setup_source(&d);
+	bool ok = load_config(&d, &d.conf, &cfg, true);
+	if (ok) {
+		printf("%s: configuration OK (%zu sources, %s, %zu restrict entries, %zu keys)\n",
+		       d.conf_name, d.conf.n_assocs,
+		       d.conf.local_enabled ? "local clock enabled" : "no local clock",
+		       d.conf.n_restricts, cfg->keys ? keyfile_count(cfg->keys) : (size_t)0);
+	}
+	free_serve_config(cfg);
+	conf_free(&d.conf);
+	return ok ? 0 : 1;
+}
+
+/* System variables: the local clock when enabled; otherwise, until the
+ * upstream client code exists, unsynchronized (LI=3, stratum 16), which
+ * clients report as "no server suitable for synchronization". */
+static void update_sys(struct daemon *d, struct serve_sys *sys)
+{
+	time_t now = time(NULL);
+
+	memset(sys, 0, sizeof(*sys));
+	sys->precision = (int8_t)d->precision;
+	if (!d->conf.local_enabled) {
+		sys->leap = NTP_LEAP_UNSYNC;
+		sys->stratum = NTP_STRATUM_UNSYNC;
+		sys->refid = NTP_REFID('I', 'N', 'I', 'T');
+		return;
+	}
+	if (!d->local_reftime || now - d->local_updated >= LOCAL_UPDATE_S || now < d->local_updated) {
+		d->local_reftime = clock_ntp_now();
+		d->local_updated = now;
+	}
+	double age = clock_ntp_diff(clock_ntp_now(), d->local_reftime);
+	sys->leap = NTP_LEAP_NONE;
+	sys->stratum = (uint8_t)d->conf.local_stratum;
+	sys->refid = NTP_REFID('L', 'O', 'C', 'L');
+	sys->reftime = d->local_reftime;
+	sys->root_delay = 0;
+	sys->root_disp = clock_short_from_double(LOCAL_BASE_DISP + PHI * (age > 0 ? age : 0));
+}
+
+static void reload(struct daemon *d)
+{
+	struct conf c;
+	struct serve_config *cfg;
+
+	log_info("Reloading %s", d->conf_name);
+	if (!load_config(d, &c, &cfg, false)) {
+		log_err("Reload failed; still serving with the previous configuration");
+		conf_free(&c);
+		return;
+	}
+	if (c.port != d->conf.port || c.n_listen != d->conf.n_listen)
+		log_warn("Listen address and port changes take effect at the next restart");
+	free_serve_config(server_swap_config(d->server, cfg));
+	d->cfg = cfg;
+	/* Keep the listen settings the sockets were opened with. */
+	struct conf old = d->conf;
+	d->conf = c;
+	conf_free(&old);
+	log_reopen();
+	log_info("Reloaded: %zu restrict entries, %zu keys", d->conf.n_restricts,
+	         cfg->keys ? keyfile_count(cfg->keys) : (size_t)0);
+}
+
+static void dump_stats(struct daemon *d)
+{
+	uint64_t v[SERVE_STAT_COUNT];
+
+	server_stats(d->server, v);
+	stats_log(v);
+	if (d->opts->stats_file && !stats_write(d->opts->stats_file, v))
+		log_err("Cannot write %s: %s", d->opts->stats_file, strerror(errno));
+}
+
+static bool write_pidfile(const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return false;
+	bool ok = fwrite(buf, 1, (size_t)n, f) == (size_t)n;
+	return fclose(f) == 0 && ok;
+}
+
+static bool daemonize(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return false;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return false;
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") != 0)
+		return false;
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	return true;
+}
+
+int daemon_run(const struct daemon_opts *o)
+{
+	struct daemon d = { .opts = o };
+	char err[512], where[512];
+	sigset_t set;
+	struct serve_sys sys;
+	const char *pidfile;
+	int status = 0;
+
+	log_init("ntsd");
+	log_set_level(o->debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	if (!secret_init())
+		log_fatal("Cannot initialise libsodium");
+	setup_source(&d);
+	if (o->embedded && !ensure_embedded_keys(o->statedir ? o->statedir : NTSD_STATEDIR))
+		return 1;
+	if (!load_config(&d, &d.conf, &d.cfg, false))
+		return 1;
+	if (d.conf.logfile[0] && !log_set_dest(LOG_TO_FILE, d.conf.logfile))
+		log_fatal("Cannot open log file %s: %s", d.conf.logfile, strerror(errno));
+
+	struct server_opts so = {
+		.port = o->port >= 0 ? (uint16_t)o->port : d.conf.port,
+		.listen = d.conf.listen,
+		.n_listen = d.conf.n_listen,
+		.workers = o->workers,
+	};
+	d.server = server_new(&so, err, sizeof(err));
+	if (!d.server)
+		log_fatal("%s", err);
+	if (server_notes(d.server)[0])
+		log_warn("Not listening on every address: %s", server_notes(d.server));
+
+	if (!o->foreground) {
+		if (!d.conf.logfile[0])
+			log_set_dest(LOG_TO_SYSLOG, NULL);
+		if (!daemonize())
+			log_fatal("Cannot become a daemon: %s", strerror(errno));
+	}
+	pidfile = o->pidfile ? o->pidfile : (d.conf.pidfile[0] ? d.conf.pidfile : NULL);
+	if (pidfile && !write_pidfile(pidfile))
+		log_fatal("Cannot write pid file %s: %s", pidfile, strerror(errno));
+
+	/* Signals are taken synchronously by the main thread; workers inherit
+	 * the blocked mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	d.precision = clock_measure_precision();
+	update_sys(&d, &sys);
+	if (!server_start(d.server, d.cfg, &sys, err, sizeof(err)))
+		log_fatal("%s", err);
+	server_describe(d.server, where, sizeof(where));
+	log_info("ntsd %s (%s) serving NTP on %s with %u workers; %s, stratum %d%s", NTSD_VERSION,
+	         NTSD_TLS_BACKEND, where, server_workers(d.server),
+	         d.conf.local_enabled ? "local clock" : "no synchronized source yet",
+	         d.conf.local_enabled ? d.conf.local_stratum : NTP_STRATUM_UNSYNC,
+	         (o->no_clock || d.conf.disable_ntp) ? "; system clock is never adjusted" : "");
+
+	for (;;) {
+		struct timespec tick = { 1, 0 };
+		int sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("Exiting on signal %d", sig);
+			break;
+		}
+		if (sig == SIGHUP)
+			reload(&d);
+		else if (sig == SIGUSR1)
+			dump_stats(&d);
+		update_sys(&d, &sys);
+		server_publish_sys(d.server, &sys);
+	}
+
+	dump_stats(&d);
+	server_free(d.server);
+	free_serve_config(d.cfg);
+	conf_free(&d.conf);
+	if (pidfile)
+		unlink(pidfile);
+	log_close();
+	return status;
+}

@@ -1,0 +1,251 @@
+#include "config.h"
+#include "ntsd/serve.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+#include "crypto/buf.h"
+#include "crypto/keyfile.h"
+#include "crypto/mac.h"
+#include "ntsd/clock.h"
+#include "ntsd/codec.h"
+#include "ntsd/ratelimit.h"
+#include "ntsd/restrict.h"
+
+static const char *const stat_names[] = {
+#define SERVE_STAT_NAME(id, name, text) name,
+	SERVE_STATS(SERVE_STAT_NAME)
+#undef SERVE_STAT_NAME
+};
+
+static const char *const stat_texts[] = {
+#define SERVE_STAT_TEXT(id, name, text) text,
+	SERVE_STATS(SERVE_STAT_TEXT)
+#undef SERVE_STAT_TEXT
+};
+
+const char *serve_stat_name(enum serve_stat s)
+{
+	return s < SERVE_STAT_COUNT ? stat_names[s] : "?";
+}
+
+const char *serve_stat_text(enum serve_stat s)
+{
+	return s < SERVE_STAT_COUNT ? stat_texts[s] : "?";
+}
+
+bool serve_worker_init(struct serve_worker *w, size_t rl_entries, const struct serve_config *cfg)
+{
+	memset(w, 0, sizeof(*w));
+	w->ntp_now = clock_ntp_now;
+	w->mono_ns = clock_mono_ns;
+	w->mac = mac_ctx_new();
+	w->rl = ratelimit_new(rl_entries, cfg->discard_average, cfg->discard_minimum);
+	if (!w->mac || !w->rl) {
+		serve_worker_destroy(w);
+		return false;
+	}
+	for (size_t i = 0; i < SERVE_STAT_COUNT; i++)
+		atomic_init(&w->stats[i], 0);
+	return true;
+}
+
+void serve_worker_destroy(struct serve_worker *w)
+{
+	if (w->mac)
+		mac_ctx_free(w->mac);
+	if (w->rl)
+		ratelimit_free(w->rl);
+	w->mac = NULL;
+	w->rl = NULL;
+}
+
+void serve_worker_reconfigure(struct serve_worker *w, const struct serve_config *cfg)
+{
+	ratelimit_set(w->rl, cfg->discard_average, cfg->discard_minimum);
+}
+
+static uint16_t source_port(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
+	if (sa->sa_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
+	return 0;
+}
+
+static bool key_trusted(const struct serve_config *cfg, uint32_t id)
+{
+	return id > 0 && id <= CONF_KEYID_MAX && (cfg->trusted[id / 8] >> (id % 8) & 1);
+}
+
+enum auth { AUTH_NONE, AUTH_OK, AUTH_FAIL };
+
+/* RFC 5905 §7.3 legacy MAC check. Unknown and untrusted keys fail like a
+ * bad digest: ntpd answers all three with a crypto-NAK. */
+static enum auth check_mac(struct serve_worker *w, const struct serve_config *cfg,
+                           const uint8_t *req, const struct ntp_tail *t,
+                           const struct symkey **key)
+{
+	*key = NULL;
+	if (!t->has_mac)
+		return AUTH_NONE;
+	if (!t->digest || !cfg->keys || !key_trusted(cfg, t->keyid))
+		return AUTH_FAIL;
+	const struct symkey *k = keyfile_get(cfg->keys, t->keyid);
+	if (!k || !mac_verify(w->mac, k->alg, k->key, k->len, req, t->mac_offset, t->digest,
+	                      t->digest_len))
+		return AUTH_FAIL;
+	*key = k;
+	return AUTH_OK;
+}
+
+/* Kiss-o'-death (RFC 5905 §7.4): echoes the client's own timestamps so the
+ * packet carries no time, leap 3, stratum 0, kiss code in the refid. */
+static size_t build_kod(const struct ntp_header *rq, uint8_t mode, uint32_t code, uint8_t *out)
+{
+	struct ntp_header h = {
+		.leap = NTP_LEAP_UNSYNC,
+		.version = rq->version,
+		.mode = mode,
+		.stratum = 0,
+		.poll = rq->poll,
+		.precision = rq->precision,
+		.refid = code,
+		.org = rq->xmt,
+		.rec = rq->xmt,
+		.xmt = rq->xmt,
+	};
+	ntp_header_encode(&h, out);
+	return NTP_HEADER_LEN;
+}
+
+size_t serve_packet(struct serve_worker *w, const struct serve_config *cfg,
+                    const struct serve_sys *sys, const uint8_t *req, size_t len,
+                    const struct sockaddr *from, uint64_t rx, uint8_t *out, size_t outmax)
+{
+	struct ntp_header rq;
+	struct ntp_tail tail;
+	const struct symkey *key;
+
+	serve_count(w, SERVE_STAT_RECEIVED);
+	if (len > NTP_MAX_PACKET) {
+		serve_count(w, SERVE_STAT_OVERSIZE);
+		return 0;
+	}
+	if (len == 0) {
+		serve_count(w, SERVE_STAT_SHORT);
+		return 0;
+	}
+	if (source_port(from) == 0) {
+		serve_count(w, SERVE_STAT_BAD_PORT);
+		return 0;
+	}
+
+	uint32_t res = restrict_match(cfg->restrict_table, from);
+	if (res & CONF_RES_IGNORE) {
+		serve_count(w, SERVE_STAT_IGNORED);
+		return 0;
+	}
+
+	uint8_t mode = req[0] & 7, version = (req[0] >> 3) & 7;
+	if (mode == NTP_MODE_PRIVATE || mode == NTP_MODE_CONTROL) {
+		/* Mode 7 is never answered (monlist amplification); mode 6 is
+		 * not served yet. noquery drops both silently either way. */
+		serve_count(w, (res & CONF_RES_NOQUERY) ? SERVE_STAT_NOQUERY
+		               : mode == NTP_MODE_PRIVATE ? SERVE_STAT_MODE7 : SERVE_STAT_MODE6);
+		return 0;
+	}
+	if (len < NTP_HEADER_LEN) {
+		serve_count(w, SERVE_STAT_SHORT);
+		return 0;
+	}
+	if (version == 0 || version > 4) {
+		serve_count(w, SERVE_STAT_BAD_VERSION);
+		return 0;
+	}
+	if (mode != NTP_MODE_CLIENT && mode != NTP_MODE_ACTIVE) {
+		serve_count(w, SERVE_STAT_BAD_MODE);
+		return 0;
+	}
+	if (res & CONF_RES_NOSERVE) {
+		serve_count(w, SERVE_STAT_NOSERVE);
+		return 0;
+	}
+	if (mode == NTP_MODE_ACTIVE && (res & CONF_RES_NOPEER)) {
+		serve_count(w, SERVE_STAT_NOPEER);
+		return 0;
+	}
+	if ((res & CONF_RES_VERSION) && version != 4) {
+		serve_count(w, SERVE_STAT_VERSION_RES);
+		return 0;
+	}
+	if (ntp_packet_parse(req, len, &rq, &tail) != NTP_PARSE_OK) {
+		serve_count(w, SERVE_STAT_MALFORMED);
+		return 0;
+	}
+
+	uint8_t rmode = mode == NTP_MODE_CLIENT ? NTP_MODE_SERVER : NTP_MODE_PASSIVE;
+	/* Rate limiting comes before the (costlier) MAC check, as in ntpd. */
+	if (res & CONF_RES_LIMITED) {
+		enum ratelimit_verdict v =
+		    ratelimit_check(w->rl, from, w->mono_ns(), (res & CONF_RES_KOD) != 0);
+		if (v == RATELIMIT_DROP) {
+			serve_count(w, SERVE_STAT_LIMITED);
+			return 0;
+		}
+		if (v == RATELIMIT_KOD) {
+			serve_count(w, SERVE_STAT_KOD);
+			serve_count(w, SERVE_STAT_REPLIED);
+			return build_kod(&rq, rmode, NTP_KISS_RATE, out);
+		}
+	}
+
+	enum auth auth = check_mac(w, cfg, req, &tail, &key);
+	if ((res & CONF_RES_NOTRUST) && auth == AUTH_NONE) {
+		serve_count(w, SERVE_STAT_NOTRUST);
+		return 0;
+	}
+
+	struct ntp_header h = {
+		.leap = sys->leap,
+		.version = version,
+		.mode = rmode,
+		.stratum = sys->stratum,
+		.poll = rq.poll,
+		.precision = sys->precision,
+		.root_delay = sys->root_delay,
+		.root_disp = sys->root_disp,
+		.refid = sys->refid,
+		.reftime = sys->reftime,
+		.org = rq.xmt,
+		.rec = rx,
+	};
+	struct buf b = buf_writer(out, outmax);
+	uint8_t *hdr = buf_reserve(&b, NTP_HEADER_LEN);
+
+	/* The transmit timestamp is taken as late as possible: after all the
+	 * checks, just before the MAC that covers it. */
+	h.xmt = w->ntp_now();
+	ntp_header_encode(&h, hdr);
+
+	if (auth == AUTH_OK) {
+		uint8_t digest[MAC_MAX_DIGEST];
+		size_t dlen = mac_compute(w->mac, key->alg, key->key, key->len, out, NTP_HEADER_LEN, digest);
+		/* Answer in the digest length the client used (NTPsec
+		 * truncates SHA-2 to 20 bytes, chrony does not). */
+		if (dlen < tail.digest_len || !buf_put_u32(&b, tail.keyid) ||
+		    !buf_put(&b, digest, tail.digest_len)) {
+			serve_count(w, SERVE_STAT_AUTH_FAIL);
+			return 0;
+		}
+		serve_count(w, SERVE_STAT_AUTH_OK);
+	} else if (auth == AUTH_FAIL) {
+		buf_put_u32(&b, 0);
+		serve_count(w, SERVE_STAT_AUTH_FAIL);
+	}
+	if (!buf_ok(&b))
+		return 0;
+	serve_count(w, SERVE_STAT_REPLIED);
+	return b.pos;
+}

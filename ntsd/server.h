@@ -1,0 +1,50 @@
+/* The UDP serving path: sockets on every listen address, one worker
+ * thread per core with its own SO_REUSEPORT sockets, batched receive and
+ * send (recvmmsg/sendmmsg), kernel receive timestamps, replies sent from
+ * the address the request was sent to. Workers share nothing mutable but
+ * the published configuration and system variables. */
+#ifndef NTSD_NTSD_SERVER_H
+#define NTSD_NTSD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "ntsd/serve.h"
+
+struct server;
+
+struct server_opts {
+	uint16_t port;
+	const struct conf_listen *listen; /* empty: the IPv4 and IPv6 wildcards */
+	size_t n_listen;
+	unsigned workers;                 /* 0: one per online CPU, at most 16 */
+	size_t ratelimit_entries;         /* per worker; 0: default */
+};
+
+/* Opens and binds all sockets (call before dropping privileges). On
+ * failure returns NULL with a message in err. */
+struct server *server_new(const struct server_opts *o, char *err, size_t errlen);
+/* Starts the workers serving with cfg (owned by the caller until it is
+ * swapped out) and the system variables sys. */
+bool server_start(struct server *s, struct serve_config *cfg, const struct serve_sys *sys,
+                  char *err, size_t errlen);
+/* Publishes new system variables; workers see them on their next packet. */
+void server_publish_sys(struct server *s, const struct serve_sys *sys);
+/* Replaces the configuration. Returns the previous one once no worker can
+ * be using it any more (the caller frees it). Blocks for at most ~1 s. */
+struct serve_config *server_swap_config(struct server *s, struct serve_config *cfg);
+/* Sums the workers' counters into out. */
+void server_stats(struct server *s, uint64_t out[SERVE_STAT_COUNT]);
+/* Number of workers and bound sockets, for the startup message. */
+unsigned server_workers(const struct server *s);
+/* Describes the listen addresses ("0.0.0.0:123 [::]:123"). */
+void server_describe(const struct server *s, char *out, size_t outlen);
+/* Addresses skipped because the system cannot bind them (IPv6 disabled),
+ * or "" when none were. */
+const char *server_notes(const struct server *s);
+/* Stops and joins the workers, closes the sockets, frees s. */
+void server_free(struct server *s);
+
+#endif
