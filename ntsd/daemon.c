@@ -219,9 +219,14 @@ static bool load_config(struct daemon *d, struct conf *c, struct serve_config **
 	*out = cfg;
 
 	if (check) {
-		if (!c->has_default4 || !c->has_default6)
+		if (!c->has_default4 && !c->has_default6)
+			log_diag(LOG_LVL_WARN,
+			         "%s: warning: no `restrict default` line: every client gets full access; "
+			         "start from `restrict default kod limited nomodify notrap nopeer noquery`",
+			         d->conf_name);
+		else if (!c->has_default4 || !c->has_default6)
 			log_diag(LOG_LVL_WARN, "%s: warning: no `restrict %sdefault` line: every %s client gets full access",
-			         d->conf_name, c->has_default4 ? "-6 " : "", c->has_default4 ? "IPv6" : "IPv4");
+			         d->conf_name, c->has_default4 ? "-6 " : "-4 ", c->has_default4 ? "IPv6" : "IPv4");
 		if (!c->local_enabled && c->n_assocs == 0)
 			log_diag(LOG_LVL_WARN, "%s: warning: no time source (server, pool, peer or local clock): "
 			         "ntsd will answer as unsynchronized (stratum 16)",
