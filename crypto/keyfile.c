@@ -45,7 +45,7 @@ struct parser {
 	size_t nent, cap;
 	uint8_t *pool; /* grows by doubling, old copies wiped by secret_free */
 	size_t used, room;
-	uint8_t *seen; /* bitmap of ids defined so far, for duplicates */
+	unsigned *first; /* by id: line that defined it, 0 = not yet */
 	bool oom;
 };
 
@@ -149,8 +149,7 @@ static bool pool_reserve(struct parser *ps, size_t n)
 
 /* Decodes the key token into the pool at ps->used (not yet committed).
  * Returns the byte length, or 0 after reporting the problem. */
-static size_t parse_key(struct parser *ps, unsigned line, enum mac_alg alg, const char *t,
-                        size_t n)
+static size_t parse_key(struct parser *ps, unsigned line, enum mac_alg alg, const char *t, size_t n)
 {
 	uint8_t *k = ps->pool + ps->used;
 	size_t len, need = mac_key_len(alg);
@@ -159,8 +158,9 @@ static size_t parse_key(struct parser *ps, unsigned line, enum mac_alg alg, cons
 		for (size_t i = 0; i < n; i++) {
 			if (t[i] < 0x21 || t[i] > 0x7e) {
 				err(ps->errs, line,
-				    "invalid character in key; a key of up to %d characters is printable "
-				    "ASCII without spaces or '#', a longer one is hex",
+				    "invalid character in key; a key of up to %d characters "
+				    "is printable ASCII without spaces or '#', a longer one "
+				    "is hex",
 				    ASCII_KEY_MAX);
 				return 0;
 			}
@@ -171,7 +171,8 @@ static size_t parse_key(struct parser *ps, unsigned line, enum mac_alg alg, cons
 		for (size_t i = 0; i < n; i++) {
 			if (hexval(t[i]) < 0) {
 				err(ps->errs, line,
-				    "bad hex key: a key longer than %d characters must be hex digits only",
+				    "bad hex key: a key longer than %d characters must be "
+				    "hex digits only",
 				    ASCII_KEY_MAX);
 				return 0;
 			}
@@ -181,8 +182,8 @@ static size_t parse_key(struct parser *ps, unsigned line, enum mac_alg alg, cons
 			return 0;
 		}
 		if (n / 2 > MAC_MAX_KEY) {
-			err(ps->errs, line, "key too long: %zu bytes; at most %d (%d hex digits)", n / 2,
-			    MAC_MAX_KEY, 2 * MAC_MAX_KEY);
+			err(ps->errs, line, "key too long: %zu bytes; at most %d (%d hex digits)",
+			    n / 2, MAC_MAX_KEY, 2 * MAC_MAX_KEY);
 			return 0;
 		}
 		len = n / 2;
@@ -232,21 +233,13 @@ static bool add_entry(struct parser *ps, const struct entry *e)
 /* Records the id as used; reports a duplicate naming the first line. */
 static bool claim_id(struct parser *ps, uint32_t id, unsigned line)
 {
-	uint8_t bit = (uint8_t)(1u << (id % 8));
-
-	if (!(ps->seen[id / 8] & bit)) {
-		ps->seen[id / 8] |= bit;
-		return true;
+	if (ps->first[id]) {
+		err(ps->errs, line, "duplicate key id %u (first defined on line %u)", (unsigned)id,
+		    ps->first[id]);
+		return false;
 	}
-	for (size_t i = 0; i < ps->nent; i++) {
-		if (ps->ent[i].id == id) {
-			err(ps->errs, line, "duplicate key id %u (first defined on line %u)",
-			    (unsigned)id, ps->ent[i].line);
-			return false;
-		}
-	}
-	err(ps->errs, line, "duplicate key id %u", (unsigned)id);
-	return false;
+	ps->first[id] = line;
+	return true;
 }
 
 static void parse_line(struct parser *ps, unsigned line, const char *p, const char *end)
@@ -320,8 +313,8 @@ static struct keyfile *build(struct parser *ps)
 
 	if (!kf)
 		return NULL;
-	qsort(ps->ent, ps->nent, sizeof(ps->ent[0]), cmp_entry);
 	if (ps->nent) {
+		qsort(ps->ent, ps->nent, sizeof(ps->ent[0]), cmp_entry);
 		kf->keys = calloc(ps->nent, sizeof(kf->keys[0]));
 		kf->pool = secret_alloc(ps->used ? ps->used : 1);
 		if (!kf->keys || !kf->pool) {
@@ -358,7 +351,7 @@ struct keyfile *keyfile_parse(const char *text, size_t len, struct keyfile_error
 		err(ps.errs, 0, "no text");
 		return NULL;
 	}
-	if (!(ps.seen = calloc((KEYID_MAX + 1) / 8, 1))) {
+	if (!(ps.first = calloc(KEYID_MAX + 1, sizeof(ps.first[0])))) {
 		err(ps.errs, 0, "out of memory");
 		return NULL;
 	}
@@ -373,7 +366,7 @@ struct keyfile *keyfile_parse(const char *text, size_t len, struct keyfile_error
 		err(ps.errs, line, "out of memory");
 	else if (ps.errs->n == 0 && !(kf = build(&ps)))
 		err(ps.errs, 0, "out of memory");
-	free(ps.seen);
+	free(ps.first);
 	free(ps.ent);
 	secret_free(ps.pool);
 	return kf;

@@ -54,7 +54,8 @@ static size_t digest(struct mac_ctx *ctx, enum mac_alg alg, const uint8_t *key, 
 		return 0;
 	}
 	h = ctx->h[alg];
-	if ((keylen && gnutls_hash(h, key, keylen) < 0) || (msglen && gnutls_hash(h, msg, msglen) < 0)) {
+	if ((keylen && gnutls_hash(h, key, keylen) < 0) ||
+	    (msglen && gnutls_hash(h, msg, msglen) < 0)) {
 		/* Unknown partial state: drop it rather than reuse it. */
 		gnutls_hash_deinit(h, NULL);
 		ctx->h[alg] = NULL;

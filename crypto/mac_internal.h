@@ -93,8 +93,7 @@ size_t mac_key_len(enum mac_alg alg)
 
 static bool is_sha2(enum mac_alg alg)
 {
-	return alg == MAC_SHA224 || alg == MAC_SHA256 || alg == MAC_SHA384 ||
-	       alg == MAC_SHA512;
+	return alg == MAC_SHA224 || alg == MAC_SHA256 || alg == MAC_SHA384 || alg == MAC_SHA512;
 }
 
 bool mac_verify(struct mac_ctx *ctx, enum mac_alg alg, const uint8_t *key, size_t keylen,

@@ -23,7 +23,7 @@ struct mac_ctx {
 };
 
 static const char *const md_names[MAC_SHA512 + 1] = {
-	[MAC_MD5] = "MD5",       [MAC_SHA1] = "SHA1",     [MAC_SHA224] = "SHA2-224",
+	[MAC_MD5] = "MD5",         [MAC_SHA1] = "SHA1",       [MAC_SHA224] = "SHA2-224",
 	[MAC_SHA256] = "SHA2-256", [MAC_SHA384] = "SHA2-384", [MAC_SHA512] = "SHA2-512",
 };
 

@@ -33,7 +33,8 @@ static bool same_hex(const uint8_t *b, size_t n, const char *hex)
 {
 	uint8_t want[MAC_MAX_DIGEST + 1];
 
-	return strlen(hex) == 2 * n && unhex(hex, want, sizeof(want)) == n && memcmp(b, want, n) == 0;
+	return strlen(hex) == 2 * n && unhex(hex, want, sizeof(want)) == n &&
+	       memcmp(b, want, n) == 0;
 }
 
 static const enum mac_alg all_algs[] = { MAC_MD5,    MAC_SHA1,   MAC_SHA224,    MAC_SHA256,
@@ -46,24 +47,34 @@ static void test_names(void)
 		const char *name;
 		enum mac_alg alg;
 	} good[] = {
-		{ "MD5", MAC_MD5 },         { "md5", MAC_MD5 },
-		{ "M", MAC_MD5 },           { "m", MAC_MD5 },
-		{ "SHA1", MAC_SHA1 },       { "sha-1", MAC_SHA1 },
-		{ "SHA224", MAC_SHA224 },   { "SHA-224", MAC_SHA224 },
-		{ "sha256", MAC_SHA256 },   { "SHA-256", MAC_SHA256 },
-		{ "SHA384", MAC_SHA384 },   { "Sha-384", MAC_SHA384 },
-		{ "SHA512", MAC_SHA512 },   { "SHA-512", MAC_SHA512 },
-		{ "AES128CMAC", MAC_AES128CMAC }, { "aes128cmac", MAC_AES128CMAC },
-		{ "AES-128-CMAC", MAC_AES128CMAC }, { "AES-128", MAC_AES128CMAC },
+		{ "MD5", MAC_MD5 },
+		{ "md5", MAC_MD5 },
+		{ "M", MAC_MD5 },
+		{ "m", MAC_MD5 },
+		{ "SHA1", MAC_SHA1 },
+		{ "sha-1", MAC_SHA1 },
+		{ "SHA224", MAC_SHA224 },
+		{ "SHA-224", MAC_SHA224 },
+		{ "sha256", MAC_SHA256 },
+		{ "SHA-256", MAC_SHA256 },
+		{ "SHA384", MAC_SHA384 },
+		{ "Sha-384", MAC_SHA384 },
+		{ "SHA512", MAC_SHA512 },
+		{ "SHA-512", MAC_SHA512 },
+		{ "AES128CMAC", MAC_AES128CMAC },
+		{ "aes128cmac", MAC_AES128CMAC },
+		{ "AES-128-CMAC", MAC_AES128CMAC },
+		{ "AES-128", MAC_AES128CMAC },
 		{ "AES", MAC_AES128CMAC },
 	};
-	static const char *const bad[] = { "", "SHA", "MD4", "MX", "MD5 ", "SHA-3", "SHA2-256",
-		                           "AES-256", "AES-128-CBC", "AES128", "CMAC", "NONE" };
+	static const char *const bad[] = { "",      "SHA",      "MD4",     "MX",          "MD5 ",
+		                           "SHA-3", "SHA2-256", "AES-256", "AES-128-CBC", "AES128",
+		                           "CMAC",  "NONE" };
 	static const size_t dlen[] = { 16, 20, 28, 32, 48, 64, 16 };
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		tap_ok(mac_alg_from_name(good[i].name) == good[i].alg, "name '%s' -> %s", good[i].name,
-		       mac_alg_name(good[i].alg));
+		tap_ok(mac_alg_from_name(good[i].name) == good[i].alg, "name '%s' -> %s",
+		       good[i].name, mac_alg_name(good[i].alg));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		tap_ok(mac_alg_from_name(bad[i]) == MAC_NONE, "name '%s' is unknown", bad[i]);
 	tap_ok(mac_alg_from_name(NULL) == MAC_NONE, "NULL name is unknown");
@@ -71,7 +82,8 @@ static void test_names(void)
 		enum mac_alg a = all_algs[i];
 		tap_ok(mac_alg_from_name(mac_alg_name(a)) == a, "canonical name %s round-trips",
 		       mac_alg_name(a));
-		tap_ok(mac_digest_len(a) == dlen[i], "%s digest is %zu bytes", mac_alg_name(a), dlen[i]);
+		tap_ok(mac_digest_len(a) == dlen[i], "%s digest is %zu bytes", mac_alg_name(a),
+		       dlen[i]);
 		tap_ok(mac_key_len(a) == (a == MAC_AES128CMAC ? 16u : 0u), "%s key length rule",
 		       mac_alg_name(a));
 	}
@@ -102,7 +114,8 @@ static void test_fips(void)
 
 	for (int a = MAC_MD5; a <= MAC_SHA512; a++) {
 		for (size_t k = 0; k <= 3; k++) {
-			size_t n = mac_compute(ctx, a, k ? s : NULL, k, k < 3 ? s + k : NULL, 3 - k, out);
+			size_t n = mac_compute(ctx, a, k ? s : NULL, k, k < 3 ? s + k : NULL, 3 - k,
+			                       out);
 			tap_ok(n == mac_digest_len(a) && same_hex(out, n, abc[a]),
 			       "%s(key=\"%.*s\" || msg=\"%s\") = FIPS digest of \"abc\"",
 			       mac_alg_name(a), (int)k, "abc", (const char *)s + k);
@@ -117,8 +130,9 @@ static void test_fips(void)
 static void test_rfc4493(void)
 {
 	static const char *const key = "2b7e151628aed2a6abf7158809cf4f3c";
-	static const char *const m64 = "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
-	                               "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710";
+	static const char *const m64 =
+	        "6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+	        "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710";
 	static const struct {
 		size_t len;
 		const char *mac;
@@ -133,7 +147,8 @@ static void test_rfc4493(void)
 	unhex(key, k, sizeof(k));
 	unhex(m64, m, sizeof(m));
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		size_t n = mac_compute(ctx, MAC_AES128CMAC, k, 16, v[i].len ? m : NULL, v[i].len, out);
+		size_t n =
+		        mac_compute(ctx, MAC_AES128CMAC, k, 16, v[i].len ? m : NULL, v[i].len, out);
 		tap_ok(n == 16 && same_hex(out, n, v[i].mac), "RFC 4493 AES-CMAC, %zu-byte message",
 		       v[i].len);
 		unhex(v[i].mac, want, sizeof(want));
@@ -230,7 +245,8 @@ static void test_tamper(uint64_t *st)
 		if (!tap_ok(mac_compute(ctx, a, key, kl, msg, sizeof(msg), d) == full,
 		            "%s: compute over random key and message", an))
 			continue;
-		tap_ok(mac_verify(ctx, a, key, kl, msg, sizeof(msg), d, full), "%s: verify full", an);
+		tap_ok(mac_verify(ctx, a, key, kl, msg, sizeof(msg), d, full), "%s: verify full",
+		       an);
 		for (size_t b = 0; b < sizeof(msg) * 8; b++) {
 			msg[b / 8] ^= (uint8_t)(1u << (b % 8));
 			msg_ok = msg_ok && !mac_verify(ctx, a, key, kl, msg, sizeof(msg), d, full);
@@ -384,8 +400,9 @@ static void test_random(uint64_t *st)
 		if (mac_verify(ctx, a, key, kl, msg, ml, d, full))
 			fails++;
 	}
-	tap_ok(fails == 0, "%u random round trips on two contexts, then one corruption each: %u failures",
-	       n, fails);
+	tap_ok(fails == 0,
+	       "%u random round trips on two contexts, then one corruption each: %u failures", n,
+	       fails);
 	mac_ctx_free(c2);
 }
 
