@@ -26,7 +26,7 @@ failed=0
 run_tap() {
 	local name=$1
 	shift
-	local log="$OUT/$name.log"
+	local log="$OUT/${name//\//_}.log"
 	timeout 600 "$@" >"$log" 2>&1
 	local rc=$?
 	local p f
