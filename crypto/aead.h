@@ -31,6 +31,9 @@ struct aead_ctx;
 struct aead_ctx *aead_ctx_new(uint16_t id, const uint8_t *key, size_t keylen);
 /* Wipes and frees; NULL is ignored. */
 void aead_ctx_free(struct aead_ctx *ctx);
+/* Replaces the key (and algorithm) of an existing context without
+ * allocating: NTS servers rekey once per packet from the cookie. */
+bool aead_ctx_rekey(struct aead_ctx *ctx, uint16_t id, const uint8_t *key, size_t keylen);
 
 /* out = SIV tag (16 bytes) || ciphertext; outlen = ptlen + 16. The nonce
  * (may be NULL/0 for deterministic use) is the last AD item (RFC 5297).

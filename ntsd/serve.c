@@ -13,16 +13,27 @@
 #include "ntsd/restrict.h"
 
 static const char *const stat_names[] = {
-#define SERVE_STAT_NAME(id, name, text) name,
+#define SERVE_STAT_NAME(id, name, kind, text) name,
 	SERVE_STATS(SERVE_STAT_NAME)
 #undef SERVE_STAT_NAME
 };
 
 static const char *const stat_texts[] = {
-#define SERVE_STAT_TEXT(id, name, text) text,
+#define SERVE_STAT_TEXT(id, name, kind, text) text,
 	SERVE_STATS(SERVE_STAT_TEXT)
 #undef SERVE_STAT_TEXT
 };
+
+static const char stat_kinds[] = {
+#define SERVE_STAT_KIND(id, name, kind, text) kind,
+	SERVE_STATS(SERVE_STAT_KIND)
+#undef SERVE_STAT_KIND
+};
+
+char serve_stat_kind(enum serve_stat s)
+{
+	return s < SERVE_STAT_COUNT ? stat_kinds[s] : '?';
+}
 
 const char *serve_stat_name(enum serve_stat s)
 {
@@ -41,7 +52,7 @@ bool serve_worker_init(struct serve_worker *w, size_t rl_entries, const struct s
 	w->mono_ns = clock_mono_ns;
 	w->mac = mac_ctx_new();
 	w->rl = ratelimit_new(rl_entries, cfg->discard_average, cfg->discard_minimum);
-	if (!w->mac || !w->rl) {
+	if (!w->mac || !w->rl || !nts_worker_init(&w->nts, NULL)) {
 		serve_worker_destroy(w);
 		return false;
 	}
@@ -58,6 +69,7 @@ void serve_worker_destroy(struct serve_worker *w)
 		ratelimit_free(w->rl);
 	w->mac = NULL;
 	w->rl = NULL;
+	nts_worker_destroy(&w->nts);
 }
 
 void serve_worker_reconfigure(struct serve_worker *w, const struct serve_config *cfg)
@@ -201,8 +213,26 @@ size_t serve_packet(struct serve_worker *w, const struct serve_config *cfg,
 		}
 	}
 
-	enum auth auth = check_mac(w, cfg, req, &tail, &key);
-	if ((res & CONF_RES_NOTRUST) && auth == AUTH_NONE) {
+	/* NTS (RFC 8915 §5) when the request carries its fields. */
+	struct nts_request nr;
+	enum nts_verdict nv = tail.n_ef ? nts_check_request(&w->nts, req, len, &tail, &nr) : NTS_NONE;
+	switch (nv) {
+	case NTS_MALFORMED:
+		serve_count(w, SERVE_STAT_NTS_MALFORMED);
+		return 0;
+	case NTS_BAD_COOKIE:
+	case NTS_BAD_AUTH:
+		serve_count(w, nv == NTS_BAD_COOKIE ? SERVE_STAT_NTS_BAD_COOKIE : SERVE_STAT_NTS_BAD_AUTH);
+		serve_count(w, SERVE_STAT_REPLIED);
+		build_kod(&rq, rmode, NTP_KISS_NTSN, out);
+		return nts_finish_nak(nr.uid, out, outmax);
+	case NTS_VALID:
+	case NTS_NONE:
+		break;
+	}
+
+	enum auth auth = nv == NTS_VALID ? AUTH_NONE : check_mac(w, cfg, req, &tail, &key);
+	if ((res & CONF_RES_NOTRUST) && auth == AUTH_NONE && nv != NTS_VALID) {
 		serve_count(w, SERVE_STAT_NOTRUST);
 		return 0;
 	}
@@ -229,6 +259,17 @@ size_t serve_packet(struct serve_worker *w, const struct serve_config *cfg,
 	h.xmt = w->ntp_now();
 	ntp_header_encode(&h, hdr);
 
+	if (nv == NTS_VALID) {
+		size_t total = nts_finish_response(&w->nts, &nr, out, outmax, len);
+		nts_request_done(&nr);
+		if (total == 0) {
+			serve_count(w, SERVE_STAT_NTS_FAILED);
+			return 0;
+		}
+		serve_count(w, SERVE_STAT_NTS_OK);
+		serve_count(w, SERVE_STAT_REPLIED);
+		return total;
+	}
 	if (auth == AUTH_OK) {
 		uint8_t digest[MAC_MAX_DIGEST];
 		size_t dlen = mac_compute(w->mac, key->alg, key->key, key->len, out, NTP_HEADER_LEN, digest);

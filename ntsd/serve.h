@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "conf/conf.h"
+#include "ntsd/nts.h"
 
 struct restrict_table;
 struct keyfile;
@@ -40,31 +41,38 @@ struct serve_config {
 	int discard_average, discard_minimum;
 };
 
+/* Counters. Kind O: an outcome; every datagram received ends in exactly
+ * one outcome (replied, or one drop reason). Kind D: a detail of a reply. */
 #define SERVE_STATS(X) \
-	X(RECEIVED, "received", "datagrams received") \
-	X(REPLIED, "replied", "responses sent (time, KoD and crypto-NAK)") \
-	X(SHORT, "short", "dropped: shorter than an NTP header") \
-	X(OVERSIZE, "oversize", "dropped: larger than the largest request accepted") \
-	X(BAD_VERSION, "bad_version", "dropped: version 0 or above 4") \
-	X(BAD_MODE, "bad_mode", "dropped: mode not answered (0, 2, 4, 5)") \
-	X(MODE6, "control", "dropped: mode 6 control request") \
-	X(MODE7, "private", "dropped: mode 7 (never answered)") \
-	X(MALFORMED, "malformed", "dropped: extension fields or MAC do not parse") \
-	X(BAD_PORT, "bad_port", "dropped: source port 0") \
-	X(IGNORED, "restrict_ignore", "dropped: restrict ignore") \
-	X(NOSERVE, "restrict_noserve", "dropped: restrict noserve") \
-	X(NOQUERY, "restrict_noquery", "dropped: restrict noquery (mode 6/7)") \
-	X(NOPEER, "restrict_nopeer", "dropped: restrict nopeer (symmetric active)") \
-	X(VERSION_RES, "restrict_version", "dropped: restrict version (not NTPv4)") \
-	X(NOTRUST, "restrict_notrust", "dropped: restrict notrust and not authenticated") \
-	X(LIMITED, "rate_limited", "dropped: over the rate limit (restrict limited)") \
-	X(KOD, "kod_rate", "RATE kiss-o'-death sent") \
-	X(AUTH_OK, "auth_ok", "authenticated with a symmetric key") \
-	X(AUTH_FAIL, "auth_fail", "bad MAC or unknown or untrusted key: crypto-NAK sent") \
-	X(SEND_FAIL, "send_fail", "responses the kernel refused to send")
+	X(RECEIVED, "received", 'R', "datagrams received") \
+	X(REPLIED, "replied", 'O', "responses sent (time, KoD, NTSN and crypto-NAK)") \
+	X(SHORT, "short", 'O', "dropped: shorter than an NTP header") \
+	X(OVERSIZE, "oversize", 'O', "dropped: larger than the largest request accepted") \
+	X(BAD_VERSION, "bad_version", 'O', "dropped: version 0 or above 4") \
+	X(BAD_MODE, "bad_mode", 'O', "dropped: mode not answered (0, 2, 4, 5)") \
+	X(MODE6, "control", 'O', "dropped: mode 6 control request") \
+	X(MODE7, "private", 'O', "dropped: mode 7 (never answered)") \
+	X(MALFORMED, "malformed", 'O', "dropped: extension fields or MAC do not parse") \
+	X(BAD_PORT, "bad_port", 'O', "dropped: source port 0") \
+	X(IGNORED, "restrict_ignore", 'O', "dropped: restrict ignore") \
+	X(NOSERVE, "restrict_noserve", 'O', "dropped: restrict noserve") \
+	X(NOQUERY, "restrict_noquery", 'O', "dropped: restrict noquery (mode 6/7)") \
+	X(NOPEER, "restrict_nopeer", 'O', "dropped: restrict nopeer (symmetric active)") \
+	X(VERSION_RES, "restrict_version", 'O', "dropped: restrict version (not NTPv4)") \
+	X(NOTRUST, "restrict_notrust", 'O', "dropped: restrict notrust and not authenticated") \
+	X(LIMITED, "rate_limited", 'O', "dropped: over the rate limit (restrict limited)") \
+	X(NTS_MALFORMED, "nts_malformed", 'O', "dropped: NTS fields missing, repeated or misplaced") \
+	X(NTS_FAILED, "nts_failed", 'O', "dropped: NTS response could not be built") \
+	X(KOD, "kod_rate", 'D', "RATE kiss-o'-death sent") \
+	X(AUTH_OK, "auth_ok", 'D', "authenticated with a symmetric key") \
+	X(AUTH_FAIL, "auth_fail", 'D', "bad MAC or unknown or untrusted key: crypto-NAK sent") \
+	X(NTS_OK, "nts_ok", 'D', "authenticated with NTS") \
+	X(NTS_BAD_COOKIE, "nts_bad_cookie", 'D', "NTS cookie did not open: NTSN sent") \
+	X(NTS_BAD_AUTH, "nts_bad_auth", 'D', "NTS authenticator did not verify: NTSN sent") \
+	X(SEND_FAIL, "send_fail", 'D', "responses the kernel refused to send")
 
 enum serve_stat {
-#define SERVE_STAT_ENUM(id, name, text) SERVE_STAT_##id,
+#define SERVE_STAT_ENUM(id, name, kind, text) SERVE_STAT_##id,
 	SERVE_STATS(SERVE_STAT_ENUM)
 #undef SERVE_STAT_ENUM
 	SERVE_STAT_COUNT
@@ -73,12 +81,15 @@ enum serve_stat {
 /* Short name and description of a counter. */
 const char *serve_stat_name(enum serve_stat s);
 const char *serve_stat_text(enum serve_stat s);
+/* 'R' (received), 'O' (outcome) or 'D' (detail). */
+char serve_stat_kind(enum serve_stat s);
 
 /* Per-worker state. Counters have a single writer (the worker) and are
  * read by the main thread, hence relaxed atomics. */
 struct serve_worker {
 	struct mac_ctx *mac;
 	struct ratelimit *rl;
+	struct nts_worker nts;
 	uint64_t (*ntp_now)(void);  /* transmit timestamps; tests substitute it */
 	uint64_t (*mono_ns)(void);  /* rate limiting clock */
 	_Atomic uint64_t stats[SERVE_STAT_COUNT];

@@ -27,7 +27,8 @@ bool stats_write(const char *path, const uint64_t v[SERVE_STAT_COUNT])
 	if (!f)
 		return false;
 	for (size_t i = 0; i < SERVE_STAT_COUNT; i++)
-		if (fprintf(f, "%s %" PRIu64 "\n", serve_stat_name((enum serve_stat)i), v[i]) < 0)
+		if (fprintf(f, "%s %" PRIu64 " %c\n", serve_stat_name((enum serve_stat)i), v[i],
+		            serve_stat_kind((enum serve_stat)i)) < 0)
 			ok = false;
 	if (fclose(f) != 0)
 		ok = false;

@@ -8,7 +8,7 @@
 
 /* Logs every non-zero counter at info level, one line each. */
 void stats_log(const uint64_t v[SERVE_STAT_COUNT]);
-/* Writes "name value" lines (all counters) to path atomically; false on
+/* Writes "name value kind" lines (kind R, O or D: see serve.h) (all counters) to path atomically; false on
  * error. Used by tests and monitoring. */
 bool stats_write(const char *path, const uint64_t v[SERVE_STAT_COUNT]);
 
