@@ -17,7 +17,7 @@ struct cookie_ctx {
 size_t cookie_size(uint16_t aead)
 {
 	size_t kl = aead_key_len(aead);
-	return kl ? 4 + COOKIE_NONCE_LEN + AEAD_TAG_LEN + 2 + 2 * kl : 0;
+	return kl ? 4 + COOKIE_NONCE_LEN + AEAD_TAG_LEN + 4 + 2 * kl : 0;
 }
 
 struct cookie_ctx *cookie_ctx_new(const struct masterkey_set *set)
@@ -52,7 +52,7 @@ void cookie_ctx_free(struct cookie_ctx *ctx)
 
 size_t cookie_seal(struct cookie_ctx *ctx, const struct cookie_keys *k, uint8_t *out, size_t outmax)
 {
-	uint8_t pt[2 + 2 * AEAD_MAX_KEY];
+	uint8_t pt[4 + 2 * AEAD_MAX_KEY];
 	size_t size = cookie_size(k->aead), ptlen, ctlen = 0;
 	bool ok;
 
@@ -62,9 +62,10 @@ size_t cookie_seal(struct cookie_ctx *ctx, const struct cookie_keys *k, uint8_t 
 	store_be32(out, id);
 	secret_random(out + 4, COOKIE_NONCE_LEN);
 	store_be16(pt, k->aead);
-	memcpy(pt + 2, k->c2s, k->key_len);
-	memcpy(pt + 2 + k->key_len, k->s2c, k->key_len);
-	ptlen = 2 + 2 * k->key_len;
+	store_be16(pt + 2, 0);
+	memcpy(pt + 4, k->c2s, k->key_len);
+	memcpy(pt + 4 + k->key_len, k->s2c, k->key_len);
+	ptlen = 4 + 2 * k->key_len;
 	struct aead_ad ad = { out, 4 };
 	ok = aead_seal(ctx->aead[ctx->n - 1], &ad, 1, out + 4, COOKIE_NONCE_LEN, pt, ptlen,
 	               out + 4 + COOKIE_NONCE_LEN, outmax - 4 - COOKIE_NONCE_LEN, &ctlen);
@@ -92,7 +93,7 @@ static size_t unpadded(const uint8_t *c, size_t len)
 enum cookie_status cookie_open(struct cookie_ctx *ctx, const uint8_t *cookie, size_t len,
                                struct cookie_keys *k)
 {
-	uint8_t pt[2 + 2 * AEAD_MAX_KEY];
+	uint8_t pt[4 + 2 * AEAD_MAX_KEY];
 	size_t sz = unpadded(cookie, len), ptlen = 0;
 	struct aead_ctx *a = NULL;
 	enum cookie_status st = COOKIE_BAD;
@@ -112,12 +113,12 @@ enum cookie_status cookie_open(struct cookie_ctx *ctx, const uint8_t *cookie, si
 		goto out;
 	k->aead = load_be16(pt);
 	k->key_len = aead_key_len(k->aead);
-	if (k->key_len == 0 || ptlen != 2 + 2 * k->key_len) {
+	if (k->key_len == 0 || load_be16(pt + 2) != 0 || ptlen != 4 + 2 * k->key_len) {
 		memset(k, 0, sizeof(*k));
 		goto out;
 	}
-	memcpy(k->c2s, pt + 2, k->key_len);
-	memcpy(k->s2c, pt + 2 + k->key_len, k->key_len);
+	memcpy(k->c2s, pt + 4, k->key_len);
+	memcpy(k->s2c, pt + 4 + k->key_len, k->key_len);
 	st = COOKIE_OK;
 out:
 	secret_wipe(pt, sizeof(pt));

@@ -1,8 +1,9 @@
 /* NTS cookies (RFC 8915 §6, the recommended construction):
  *   cookie = key id (4) || nonce (16) || AES-SIV(master key, AD = key id,
- *            nonce, plaintext = AEAD id (2) || C2S key || S2C key)
- * under AEAD_AES_SIV_CMAC_256 master keys. All cookies for one AEAD id
- * have the same length (NTPsec's client needs that). */
+ *            nonce, plaintext = AEAD id (2) || 0 (2) || C2S key || S2C key)
+ * under AEAD_AES_SIV_CMAC_256 master keys: 104 bytes for AEAD 15. All
+ * cookies for one AEAD id have the same length (NTPsec's client needs
+ * that), a multiple of 4 (chrony's client ignores other cookies). */
 #ifndef NTSD_CRYPTO_COOKIE_H
 #define NTSD_CRYPTO_COOKIE_H
 
@@ -15,7 +16,7 @@
 struct masterkey_set;
 
 #define COOKIE_NONCE_LEN 16
-#define COOKIE_MAX_LEN (4 + COOKIE_NONCE_LEN + AEAD_TAG_LEN + 2 + 2 * AEAD_MAX_KEY)
+#define COOKIE_MAX_LEN (4 + COOKIE_NONCE_LEN + AEAD_TAG_LEN + 4 + 2 * AEAD_MAX_KEY)
 
 /* The session keys a cookie carries. Callers wipe it after use. */
 struct cookie_keys {

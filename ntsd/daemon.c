@@ -8,15 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "crypto/aead.h"
 #include "crypto/keyfile.h"
+#include "crypto/masterkey.h"
 #include "crypto/secfile.h"
 #include "crypto/secret.h"
+#include "keyexchange/ke_server.h"
+#include "keyexchange/tls.h"
 #include "ntsd/clock.h"
 #include "ntsd/codec.h"
 #include "ntsd/log.h"
@@ -42,7 +47,14 @@ struct daemon {
 	int precision;
 	uint64_t local_reftime;
 	time_t local_updated;
+	/* NTS */
+	struct ke_server *ke;
+	struct masterkey_set *mk;
+	char mk_path[4096];
+	time_t nts_checked, cert_mtime, key_mtime;
 };
+
+#define NTS_CHECK_S 60 /* master key sync and certificate file check */
 
 static const char embedded_fmt[] =
     "# ntsd embedded default: a standalone LAN time source on this host's\n"
@@ -246,6 +258,204 @@ static void setup_source(struct daemon *d)
 	         d->opts->statedir ? d->opts->statedir : NTSD_STATEDIR);
 }
 
+static const char *statedir(const struct daemon *d)
+{
+	return d->opts->statedir ? d->opts->statedir : NTSD_STATEDIR;
+}
+
+static bool nts_wanted(const struct conf *c)
+{
+	return c->nts_enable;
+}
+
+/* `nts aead` names, in the operator's order; all supported ones if unset. */
+static size_t nts_aeads(const struct conf *c, uint16_t *out, size_t max)
+{
+	static const struct { const char *name; uint16_t id; } names[] = {
+		{ "AES_SIV_CMAC_256", AEAD_AES_SIV_CMAC_256 },
+		{ "AES_SIV_CMAC_384", AEAD_AES_SIV_CMAC_384 },
+		{ "AES_SIV_CMAC_512", AEAD_AES_SIV_CMAC_512 },
+	};
+	size_t n = 0;
+	const char *p = c->nts_aead;
+
+	while (*p && n < max) {
+		size_t len = strcspn(p, ", :");
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (len == strlen(names[i].name) && !strncasecmp(p, names[i].name, len) &&
+			    aead_key_len(names[i].id))
+				out[n++] = names[i].id;
+		p += len;
+		p += strspn(p, ", :");
+	}
+	return n;
+}
+
+static void masterkey_path(const struct daemon *d, const struct conf *c, char *out, size_t len)
+{
+	if (c->nts_cookie[0])
+		snprintf(out, len, "%s", c->nts_cookie);
+	else
+		snprintf(out, len, "%s/nts-masterkeys", statedir(d));
+}
+
+static time_t mtime_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_mtime : 0;
+}
+
+/* Certificate checks shared by --check and startup: the chain and key
+ * load and match, and the leaf is valid now. */
+static struct tls_cred *nts_load_cred(const struct conf *c, bool check)
+{
+	char err[600];
+	struct tls_cert_info info;
+	time_t now = time(NULL);
+
+	if (!c->nts_cert[0] || !c->nts_key[0]) {
+		log_err("nts enable needs `nts cert FILE` and `nts key FILE`");
+		return NULL;
+	}
+	struct tls_cred *cred = tls_cred_load_server(c->nts_cert, c->nts_key, err, sizeof(err));
+	if (!cred) {
+		log_err("%s", err);
+		return NULL;
+	}
+	if (!tls_cert_info(c->nts_cert, &info, err, sizeof(err))) {
+		log_err("%s", err);
+	} else if (now > info.not_after) {
+		log_err("%s: certificate expired %.0f days ago; clients will refuse it", c->nts_cert,
+		        difftime(now, info.not_after) / 86400);
+		if (check) {
+			tls_cred_free(cred);
+			return NULL;
+		}
+	} else if (now < info.not_before) {
+		log_err("%s: certificate is not valid until %.0f hours from now", c->nts_cert,
+		        difftime(info.not_before, now) / 3600);
+		if (check) {
+			tls_cred_free(cred);
+			return NULL;
+		}
+	} else if (check && info.not_after - now < 14 * 86400) {
+		log_warn("%s: certificate expires in %.0f days", c->nts_cert,
+		         difftime(info.not_after, now) / 86400);
+	}
+	return cred;
+}
+
+/* Master keys from the shared file; publishes them when they changed
+ * (our rotation or another server's). */
+static bool nts_sync_keys(struct daemon *d)
+{
+	char err[600];
+	bool changed;
+	struct masterkey_set *s = masterkey_file_sync(d->mk_path, time(NULL), MASTERKEY_INTERVAL,
+	                                              MASTERKEY_KEEP, &changed, err, sizeof(err));
+	if (!s) {
+		log_err("NTS master keys: %s", err);
+		return false;
+	}
+	bool differs = !d->mk || d->mk->n != s->n;
+	for (size_t i = 0; !differs && i < s->n; i++)
+		differs = s->k[i].id != d->mk->k[i].id;
+	if (differs) {
+		server_publish_masterkeys(d->server, s);
+		if (d->ke)
+			ke_server_set_masterkeys(d->ke, s);
+		log_info("NTS master keys: %zu in %s, current id %08x", s->n, d->mk_path,
+		         masterkey_current(s)->id);
+	}
+	masterkey_set_free(d->mk);
+	d->mk = s;
+	return true;
+}
+
+static void nts_reload_cred(struct daemon *d, const char *why)
+{
+	struct tls_cred *cred = nts_load_cred(&d->conf, false);
+	if (!cred) {
+		log_err("NTS-KE keeps its previous certificate");
+		return;
+	}
+	ke_server_set_cred(d->ke, cred);
+	d->cert_mtime = mtime_of(d->conf.nts_cert);
+	d->key_mtime = mtime_of(d->conf.nts_key);
+	log_info("NTS-KE certificate reloaded (%s)", why);
+}
+
+static bool nts_start(struct daemon *d)
+{
+	char err[600];
+	uint16_t aeads[8];
+	size_t n_aeads = nts_aeads(&d->conf, aeads, 8), n_addrs;
+	const struct sockaddr_storage *addrs = server_addrs(d->server, &n_addrs);
+
+	masterkey_path(d, &d->conf, d->mk_path, sizeof(d->mk_path));
+	if (!nts_sync_keys(d))
+		return false;
+	struct tls_cred *cred = nts_load_cred(&d->conf, false);
+	if (!cred)
+		return false;
+	struct ke_server_opts ko = {
+		.addrs = addrs,
+		.n_addrs = n_addrs,
+		.port = d->conf.nts_port ? d->conf.nts_port : KE_DEFAULT_PORT,
+		.ntp_server = d->conf.nts_ntp_server[0] ? d->conf.nts_ntp_server : NULL,
+		.ntp_port = d->conf.nts_ntp_port ? d->conf.nts_ntp_port : -1,
+		.aeads = n_aeads ? aeads : NULL,
+		.n_aeads = n_aeads,
+	};
+	d->ke = ke_server_new(&ko, err, sizeof(err));
+	if (!d->ke || !ke_server_start(d->ke, cred, d->mk, err, sizeof(err))) {
+		log_err("%s", err);
+		if (!d->ke)
+			tls_cred_free(cred);
+		return false;
+	}
+	d->cert_mtime = mtime_of(d->conf.nts_cert);
+	d->key_mtime = mtime_of(d->conf.nts_key);
+	d->nts_checked = time(NULL);
+	log_info("NTS-KE (%s) on port %u, certificate %s", tls_backend_name(), ko.port, d->conf.nts_cert);
+	return true;
+}
+
+/* Once a minute: rotation and other servers' keys, and certificates that
+ * renewed themselves (ACME). */
+static void nts_tick(struct daemon *d)
+{
+	time_t now = time(NULL);
+	if (!d->ke || (now - d->nts_checked < NTS_CHECK_S && now >= d->nts_checked))
+		return;
+	d->nts_checked = now;
+	nts_sync_keys(d);
+	if (mtime_of(d->conf.nts_cert) != d->cert_mtime || mtime_of(d->conf.nts_key) != d->key_mtime)
+		nts_reload_cred(d, "files changed");
+}
+
+static bool nts_check(struct daemon *d, const struct conf *c)
+{
+	char path[4096], err[600];
+	bool ok = true;
+
+	if (!nts_wanted(c))
+		return true;
+	struct tls_cred *cred = nts_load_cred(c, true);
+	ok = cred != NULL;
+	tls_cred_free(cred);
+	masterkey_path(d, c, path, sizeof(path));
+	if (access(path, F_OK) == 0) {
+		struct masterkey_set *s = masterkey_load(path, err, sizeof(err));
+		if (!s) {
+			log_err("%s", err);
+			ok = false;
+		}
+		masterkey_set_free(s);
+	}
+	return ok;
+}
+
 int daemon_check(const struct daemon_opts *o)
 {
 	struct daemon d = { .opts = o };
@@ -256,6 +466,7 @@ int daemon_check(const struct daemon_opts *o)
 		log_fatal("Cannot initialise libsodium");
 	setup_source(&d);
 	bool ok = load_config(&d, &d.conf, &cfg, true);
+	ok = ok && nts_check(&d, &d.conf);
 	if (ok) {
 		printf("%s: configuration OK (%zu sources, %s, %zu restrict entries, %zu keys)\n",
 		       d.conf_name, d.conf.n_assocs,
@@ -426,6 +637,8 @@ int daemon_run(const struct daemon_opts *o)
 	update_sys(&d, &sys);
 	if (!server_start(d.server, d.cfg, &sys, err, sizeof(err)))
 		log_fatal("%s", err);
+	if (nts_wanted(&d.conf) && !nts_start(&d))
+		log_fatal("NTS could not be started; fix the errors above or remove `nts enable`");
 	server_describe(d.server, where, sizeof(where));
 	log_info("ntsd %s (%s) serving NTP on %s with %u workers; %s, stratum %d%s", NTSD_VERSION,
 	         NTSD_TLS_BACKEND, where, server_workers(d.server),
@@ -440,16 +653,22 @@ int daemon_run(const struct daemon_opts *o)
 			log_info("Exiting on signal %d", sig);
 			break;
 		}
-		if (sig == SIGHUP)
+		if (sig == SIGHUP) {
 			reload(&d);
+			if (d.ke)
+				nts_reload_cred(&d, "SIGHUP");
+		}
 		else if (sig == SIGUSR1)
 			dump_stats(&d);
 		update_sys(&d, &sys);
 		server_publish_sys(d.server, &sys);
+		nts_tick(&d);
 	}
 
 	dump_stats(&d);
+	ke_server_free(d.ke);
 	server_free(d.server);
+	masterkey_set_free(d.mk);
 	free_serve_config(d.cfg);
 	conf_free(&d.conf);
 	if (pidfile)

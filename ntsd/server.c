@@ -44,6 +44,7 @@ struct worker {
 	struct serve_worker sw;
 	_Atomic unsigned seen_gen;
 	unsigned gen;
+	_Atomic unsigned mk_seen;
 	/* Batch buffers: fixed, allocated with the worker. */
 	struct mmsghdr rx[BATCH], tx[BATCH];
 	struct iovec rxiov[BATCH], txiov[BATCH];
@@ -62,6 +63,8 @@ struct server {
 	struct worker *workers[MAX_WORKERS];
 	char notes[256];
 	_Atomic(struct serve_config *) cfg;
+	_Atomic(const struct masterkey_set *) mk;
+	_Atomic unsigned mk_gen;
 	struct sys_pub sys;
 	atomic_bool stop;
 };
@@ -455,6 +458,12 @@ static void *worker_main(void *arg)
 			w->gen = cfg->generation;
 		}
 		atomic_store_explicit(&w->seen_gen, cfg->generation, memory_order_release);
+		unsigned mg = atomic_load_explicit(&s->mk_gen, memory_order_acquire);
+		if (mg != atomic_load_explicit(&w->mk_seen, memory_order_relaxed)) {
+			/* Built outside the packet path, once per rotation. */
+			nts_worker_set_keys(&w->sw.nts, atomic_load(&s->mk));
+			atomic_store_explicit(&w->mk_seen, mg, memory_order_release);
+		}
 		if (poll(pfd, s->n_addrs, POLL_MS) <= 0)
 			continue;
 		for (size_t i = 0; i < s->n_addrs; i++)
@@ -507,6 +516,26 @@ struct serve_config *server_swap_config(struct server *s, struct serve_config *c
 		}
 	}
 	return old;
+}
+
+void server_publish_masterkeys(struct server *s, const struct masterkey_set *set)
+{
+	atomic_store(&s->mk, set);
+	unsigned gen = atomic_fetch_add(&s->mk_gen, 1) + 1;
+	for (unsigned i = 0; i < s->n_workers; i++) {
+		struct worker *w = s->workers[i];
+		while (w->started && atomic_load_explicit(&w->mk_seen, memory_order_acquire) != gen) {
+			struct timespec ts = { 0, 5 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	atomic_store(&s->mk, NULL);
+}
+
+const struct sockaddr_storage *server_addrs(const struct server *s, size_t *n)
+{
+	*n = s->n_addrs;
+	return s->addrs;
 }
 
 void server_stats(struct server *s, uint64_t out[SERVE_STAT_COUNT])

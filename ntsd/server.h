@@ -14,6 +14,8 @@
 #include "ntsd/serve.h"
 
 struct server;
+struct masterkey_set;
+struct sockaddr_storage;
 
 struct server_opts {
 	uint16_t port;
@@ -35,6 +37,12 @@ void server_publish_sys(struct server *s, const struct serve_sys *sys);
 /* Replaces the configuration. Returns the previous one once no worker can
  * be using it any more (the caller frees it). Blocks for at most ~1 s. */
 struct serve_config *server_swap_config(struct server *s, struct serve_config *cfg);
+/* Hands NTS cookie master keys to the workers; each builds its own cookie
+ * context from set. Returns once every worker has done so: set may then be
+ * freed. NULL turns NTS off. */
+void server_publish_masterkeys(struct server *s, const struct masterkey_set *set);
+/* The bound addresses (for the NTS-KE listener). */
+const struct sockaddr_storage *server_addrs(const struct server *s, size_t *n);
 /* Sums the workers' counters into out. */
 void server_stats(struct server *s, uint64_t out[SERVE_STAT_COUNT]);
 /* Number of workers and bound sockets, for the startup message. */

@@ -40,7 +40,10 @@ int main(void)
 	struct cookie_ctx *ctx = cookie_ctx_new(set), *octx = cookie_ctx_new(other);
 	tap_ok(ctx && octx, "cookie contexts build from master key sets");
 	tap_ok(cookie_ctx_new(NULL) == NULL, "no context without master keys");
-	tap_ok(cookie_size(AEAD_AES_SIV_CMAC_256) == 102, "AEAD 15 cookies are 102 bytes");
+	tap_ok(cookie_size(AEAD_AES_SIV_CMAC_256) == 104, "AEAD 15 cookies are 104 bytes");
+	tap_ok(cookie_size(AEAD_AES_SIV_CMAC_256) % 4 == 0 && cookie_size(AEAD_AES_SIV_CMAC_384) % 4 == 0 &&
+	       cookie_size(AEAD_AES_SIV_CMAC_512) % 4 == 0,
+	       "cookie lengths are multiples of 4 (chrony's client drops others)");
 
 	for (size_t a = 0; a < 3; a++) {
 		if (!aead_key_len(ids[a]))
@@ -79,14 +82,7 @@ int main(void)
 			trunc = false;
 	tap_ok(trunc, "every truncation fails");
 	c[n] = 0;
-	c[n + 1] = 0;
-	tap_ok(cookie_open(ctx, c, n + 2, &got) == COOKIE_OK && same_keys(&k, &got),
-	       "zero padding to a multiple of 4 is accepted");
-	c[n + 1] = 1;
-	tap_ok(cookie_open(ctx, c, n + 2, &got) == COOKIE_BAD, "non-zero padding is refused");
-	c[n + 2] = 0;
-	c[n + 1] = 0;
-	tap_ok(cookie_open(ctx, c, n + 3, &got) != COOKIE_OK, "extension past the padding is refused");
+	tap_ok(cookie_open(ctx, c, n + 1, &got) != COOKIE_OK, "a cookie extended by one byte is refused");
 	tap_ok(cookie_open(octx, c, n, &got) == COOKIE_UNKNOWN_KEY,
 	       "another server's master keys do not know the key id");
 	memcpy(c, &(uint32_t){ 0 }, 4);
