@@ -188,7 +188,9 @@ enum ke_parse ke_request_parse(const uint8_t *msg, size_t len, struct ke_request
 		case NEXT_INCOMPLETE:
 			return KE_PARSE_INCOMPLETE;
 		case NEXT_TOO_LONG:
-			return rq_fail(rq, KE_ERR_BAD_REQUEST, "request longer than 16384 bytes");
+			rq->error = KE_ERR_BAD_REQUEST;
+			detail(rq->error_detail, "request longer than %d bytes", KE_MAX_MESSAGE);
+			return KE_PARSE_ERROR;
 		case NEXT_RECORD:
 			break;
 		}
@@ -449,7 +451,7 @@ enum ke_parse ke_response_parse(const uint8_t *msg, size_t len, struct ke_respon
 		case NEXT_INCOMPLETE:
 			return KE_PARSE_INCOMPLETE;
 		case NEXT_TOO_LONG:
-			return rs_fail(r, "response longer than 16384 bytes");
+			return rs_fail(r, "response longer than %d bytes", KE_MAX_MESSAGE);
 		case NEXT_RECORD:
 			break;
 		}

@@ -786,6 +786,15 @@ static void test_response_parse(void)
 	add_end(&m);
 	tap_ok(ke_response_parse(m.b, m.n, &p) == KE_PARSE_OK && p.has_error && p.error == KE_ERR_INTERNAL,
 	       "two Error records: first code kept");
+
+	/* Size limit: 16384 bytes of cookies and no End of Message. */
+	start_response(&m);
+	while (m.n + 4 + 500 <= KE_MAX_MESSAGE)
+		add(&m, 5, false, c, 500);
+	add(&m, 0x4000, false, c, KE_MAX_MESSAGE - m.n - 4);
+	tap_ok(m.n == KE_MAX_MESSAGE && ke_response_parse(m.b, m.n - 1, &p) == KE_PARSE_INCOMPLETE,
+	       "response of 16383 bytes without End: INCOMPLETE");
+	expect_bad_response(&m, "response longer than 16384 bytes", "of 16384 bytes without End");
 }
 
 /* ---- real responses ---- */
