@@ -8,6 +8,16 @@
 #include "crypto/masterkey.h"
 #include "crypto/secret.h"
 
+#define ID_LEN 4
+#define PT_HEAD 4 /* AEAD id (2) || reserved zero (2) */
+#define HEAD_LEN (ID_LEN + COOKIE_NONCE_LEN)
+
+_Static_assert(MASTERKEY_LEN == 32, "master keys are AEAD_AES_SIV_CMAC_256 keys");
+_Static_assert(COOKIE_MAX_LEN == HEAD_LEN + AEAD_TAG_LEN + PT_HEAD + 2 * AEAD_MAX_KEY,
+               "COOKIE_MAX_LEN is the longest cookie");
+_Static_assert(HEAD_LEN % 4 == 0 && (AEAD_TAG_LEN + PT_HEAD) % 4 == 0,
+               "cookies are a multiple of 4 whenever key lengths are");
+
 struct cookie_ctx {
 	size_t n;
 	uint32_t ids[MASTERKEY_MAX];
@@ -17,14 +27,14 @@ struct cookie_ctx {
 size_t cookie_size(uint16_t aead)
 {
 	size_t kl = aead_key_len(aead);
-	return kl ? 4 + COOKIE_NONCE_LEN + AEAD_TAG_LEN + 4 + 2 * kl : 0;
+	return kl ? HEAD_LEN + AEAD_TAG_LEN + PT_HEAD + 2 * kl : 0;
 }
 
 struct cookie_ctx *cookie_ctx_new(const struct masterkey_set *set)
 {
 	struct cookie_ctx *ctx;
 
-	if (!set || set->n == 0)
+	if (!set || set->n == 0 || set->n > MASTERKEY_MAX)
 		return NULL;
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
@@ -47,80 +57,85 @@ void cookie_ctx_free(struct cookie_ctx *ctx)
 		return;
 	for (size_t i = 0; i < ctx->n; i++)
 		aead_ctx_free(ctx->aead[i]);
+	secret_wipe(ctx, sizeof(*ctx));
 	free(ctx);
 }
 
 size_t cookie_seal(struct cookie_ctx *ctx, const struct cookie_keys *k, uint8_t *out, size_t outmax)
 {
-	uint8_t pt[4 + 2 * AEAD_MAX_KEY];
-	size_t size = cookie_size(k->aead), ptlen, ctlen = 0;
-	bool ok;
+	uint8_t pt[PT_HEAD + 2 * AEAD_MAX_KEY];
+	size_t size = cookie_size(k->aead), ctlen = 0;
+	bool ok = false;
 
 	if (!ctx || size == 0 || k->key_len != aead_key_len(k->aead) || outmax < size)
-		return 0;
-	uint32_t id = ctx->ids[ctx->n - 1];
-	store_be32(out, id);
-	secret_random(out + 4, COOKIE_NONCE_LEN);
+		goto out;
+	/* AD = the key id: binds the ciphertext to the key slot it names
+	 * (RFC 8915 §6 leaves the AD to the server). */
+	struct aead_ad ad = { out, ID_LEN };
+	store_be32(out, ctx->ids[ctx->n - 1]);
+	/* A fresh random nonce: equal session keys never give equal cookies,
+	 * so cookies do not link a client's requests (RFC 8915 §6, §10.1). */
+	secret_random(out + ID_LEN, COOKIE_NONCE_LEN);
 	store_be16(pt, k->aead);
 	store_be16(pt + 2, 0);
-	memcpy(pt + 4, k->c2s, k->key_len);
-	memcpy(pt + 4 + k->key_len, k->s2c, k->key_len);
-	ptlen = 4 + 2 * k->key_len;
-	struct aead_ad ad = { out, 4 };
-	ok = aead_seal(ctx->aead[ctx->n - 1], &ad, 1, out + 4, COOKIE_NONCE_LEN, pt, ptlen,
-	               out + 4 + COOKIE_NONCE_LEN, outmax - 4 - COOKIE_NONCE_LEN, &ctlen);
+	memcpy(pt + PT_HEAD, k->c2s, k->key_len);
+	memcpy(pt + PT_HEAD + k->key_len, k->s2c, k->key_len);
+	ok = aead_seal(ctx->aead[ctx->n - 1], &ad, 1, out + ID_LEN, COOKIE_NONCE_LEN, pt,
+	               PT_HEAD + 2 * k->key_len, out + HEAD_LEN, outmax - HEAD_LEN, &ctlen) &&
+	     HEAD_LEN + ctlen == size;
+out:
 	secret_wipe(pt, sizeof(pt));
-	return ok && 4 + COOKIE_NONCE_LEN + ctlen == size ? size : 0;
+	if (!ok && out && outmax)
+		memset(out, 0, outmax < COOKIE_MAX_LEN ? outmax : COOKIE_MAX_LEN);
+	return ok ? size : 0;
 }
 
-/* The cookie length without EF padding, or 0. */
-static size_t unpadded(const uint8_t *c, size_t len)
+/* Each supported AEAD has its own cookie length; anything else is not
+ * one of ours and costs no AES. */
+static bool valid_size(size_t len)
 {
-	static const uint16_t ids[] = { AEAD_AES_SIV_CMAC_256, AEAD_AES_SIV_CMAC_384, AEAD_AES_SIV_CMAC_512 };
+	static const uint16_t ids[] = { AEAD_AES_SIV_CMAC_256, AEAD_AES_SIV_CMAC_384,
+		                        AEAD_AES_SIV_CMAC_512 };
 
-	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		size_t sz = cookie_size(ids[i]);
-		if (sz == 0 || len < sz || len > ((sz + 3) & ~(size_t)3))
-			continue;
-		for (size_t p = sz; p < len; p++)
-			if (c[p] != 0)
-				return 0;
-		return sz;
-	}
-	return 0;
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+		if (cookie_size(ids[i]) == len && len != 0)
+			return true;
+	return false;
 }
 
 enum cookie_status cookie_open(struct cookie_ctx *ctx, const uint8_t *cookie, size_t len,
                                struct cookie_keys *k)
 {
-	uint8_t pt[4 + 2 * AEAD_MAX_KEY];
-	size_t sz = unpadded(cookie, len), ptlen = 0;
+	uint8_t pt[PT_HEAD + 2 * AEAD_MAX_KEY];
+	size_t ptlen = 0;
 	struct aead_ctx *a = NULL;
 	enum cookie_status st = COOKIE_BAD;
 
-	memset(k, 0, sizeof(*k));
-	if (!ctx || sz == 0)
+	secret_wipe(k, sizeof(*k));
+	if (!ctx || !cookie || !valid_size(len))
 		return COOKIE_BAD;
 	uint32_t id = load_be32(cookie);
-	for (size_t i = 0; i < ctx->n; i++)
+	for (size_t i = 0; i < ctx->n && !a; i++)
 		if (ctx->ids[i] == id)
 			a = ctx->aead[i];
 	if (!a)
 		return COOKIE_UNKNOWN_KEY;
-	struct aead_ad ad = { cookie, 4 };
-	if (!aead_open(a, &ad, 1, cookie + 4, COOKIE_NONCE_LEN, cookie + 4 + COOKIE_NONCE_LEN,
-	               sz - 4 - COOKIE_NONCE_LEN, pt, sizeof(pt), &ptlen))
+	struct aead_ad ad = { cookie, ID_LEN };
+	if (!aead_open(a, &ad, 1, cookie + ID_LEN, COOKIE_NONCE_LEN, cookie + HEAD_LEN,
+	               len - HEAD_LEN, pt, sizeof(pt), &ptlen))
 		goto out;
+	/* Authentic, so ours; still check what we wrote (a different
+	 * build's AEAD set, or a future format) rather than trust it. */
 	k->aead = load_be16(pt);
 	k->key_len = aead_key_len(k->aead);
-	if (k->key_len == 0 || load_be16(pt + 2) != 0 || ptlen != 4 + 2 * k->key_len) {
-		memset(k, 0, sizeof(*k));
+	if (k->key_len == 0 || load_be16(pt + 2) != 0 || ptlen != PT_HEAD + 2 * k->key_len)
 		goto out;
-	}
-	memcpy(k->c2s, pt + 4, k->key_len);
-	memcpy(k->s2c, pt + 4 + k->key_len, k->key_len);
+	memcpy(k->c2s, pt + PT_HEAD, k->key_len);
+	memcpy(k->s2c, pt + PT_HEAD + k->key_len, k->key_len);
 	st = COOKIE_OK;
 out:
+	if (st != COOKIE_OK)
+		secret_wipe(k, sizeof(*k));
 	secret_wipe(pt, sizeof(pt));
 	return st;
 }
