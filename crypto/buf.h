@@ -194,4 +194,17 @@ static inline void store_be64(uint8_t *p, uint64_t v)
 	store_be32(p + 4, (uint32_t)v);
 }
 
+/* Value of one hex digit (either case), or -1. For text formats that
+ * carry binary data (key files). */
+static inline int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #endif

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crypto/buf.h"
 #include "crypto/secret.h"
 
 #define KEYID_MAX 65535u
@@ -116,17 +117,6 @@ static enum mac_alg parse_type(const char *t, size_t n)
 	return mac_alg_from_name(name);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool pool_reserve(struct parser *ps, size_t n)
 {
 	uint8_t *np;
@@ -169,7 +159,7 @@ static size_t parse_key(struct parser *ps, unsigned line, enum mac_alg alg, cons
 		len = n;
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			if (hexval(t[i]) < 0) {
+			if (hex_value(t[i]) < 0) {
 				err(ps->errs, line,
 				    "bad hex key: a key longer than %d characters must be "
 				    "hex digits only",
@@ -188,7 +178,7 @@ static size_t parse_key(struct parser *ps, unsigned line, enum mac_alg alg, cons
 		}
 		len = n / 2;
 		for (size_t i = 0; i < len; i++)
-			k[i] = (uint8_t)(hexval(t[2 * i]) << 4 | hexval(t[2 * i + 1]));
+			k[i] = (uint8_t)(hex_value(t[2 * i]) << 4 | hex_value(t[2 * i + 1]));
 	}
 	if (need && len != need) {
 		secret_wipe(k, len);

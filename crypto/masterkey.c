@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "crypto/secfile.h"
+#include "crypto/buf.h"
 #include "crypto/secret.h"
 
 #define HEADER "# ntsd master keys v"
@@ -226,17 +227,6 @@ static bool decimal(const struct field *f, uint64_t max, uint64_t *v)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A comment naming the format: refuse versions we do not know rather
  * than misread them. */
 static void check_header(struct diag *d, unsigned line, const char *p, size_t len)
@@ -284,7 +274,7 @@ static void parse_line(struct masterkey_set *s, struct diag *d, unsigned line, c
 	}
 	bool hex_ok = true;
 	for (size_t i = 0; i < MASTERKEY_LEN; i++) {
-		int hi = hexval(f[2].p[2 * i]), lo = hexval(f[2].p[2 * i + 1]);
+		int hi = hex_value(f[2].p[2 * i]), lo = hex_value(f[2].p[2 * i + 1]);
 		hex_ok = hex_ok && hi >= 0 && lo >= 0;
 		key[i] = (uint8_t)((hi & 15) << 4 | (lo & 15));
 	}
