@@ -294,6 +294,13 @@ size_t ke_response_build(uint8_t *out, size_t outmax, const struct ke_response *
 /* §4: "The request and a non-error response each SHALL include exactly one
  * NTS Next Protocol Negotiation record", so an error response is just the
  * Error record (§4.1.3, critical) and End of Message, as chrony sends. */
+void ke_exporter_context(uint16_t aead, bool s2c, uint8_t out[KE_EXPORTER_CONTEXT_LEN])
+{
+	store_be16(out, KE_PROTO_NTPV4);
+	store_be16(out + 2, aead);
+	out[4] = s2c ? 1 : 0;
+}
+
 size_t ke_error_build(uint8_t *out, size_t outmax, uint16_t code)
 {
 	struct buf b = buf_writer(out, outmax);

@@ -97,6 +97,12 @@ size_t ke_response_build(uint8_t *out, size_t outmax, const struct ke_response *
  * response carries no Next Protocol record). Returns its length or 0. */
 size_t ke_error_build(uint8_t *out, size_t outmax, uint16_t code);
 
+/* TLS exporter (RFC 8915 §5.1; label TLS_EXPORTER_LABEL): the 5-byte context for the
+ * C2S (s2c false) or S2C key: Protocol ID 0 (NTPv4, 2 bytes), the AEAD
+ * algorithm ID (2 bytes), then 0x00 for C2S or 0x01 for S2C. */
+#define KE_EXPORTER_CONTEXT_LEN 5
+void ke_exporter_context(uint16_t aead, bool s2c, uint8_t out[KE_EXPORTER_CONTEXT_LEN]);
+
 /* Client request: Next Protocol (NTPv4), AEAD (1..KE_MAX_AEADS IDs in
  * preference order), optional Server (NULL: none) and Port (-1: none), End of
  * Message. Returns its length, or 0 if it does not fit or an argument is bad. */

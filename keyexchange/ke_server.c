@@ -107,11 +107,12 @@ static void respond(struct ke_server *s, struct conn *c)
 	uint8_t cookies[KE_MAX_COOKIES][COOKIE_MAX_LEN];
 	r.choice = ke_request_choose(&rq, s->aeads, s->n_aeads, &r.aead);
 	if (r.choice == KE_CHOICE_OK) {
-		uint8_t ctx[5] = { 0, 0, (uint8_t)(r.aead >> 8), (uint8_t)r.aead, 0 };
+		uint8_t ctx[KE_EXPORTER_CONTEXT_LEN];
 		k.aead = r.aead;
 		k.key_len = aead_key_len(r.aead);
+		ke_exporter_context(r.aead, false, ctx);
 		bool ok = tls_export(c->tls, ctx, sizeof(ctx), k.c2s, k.key_len);
-		ctx[4] = 1;
+		ke_exporter_context(r.aead, true, ctx);
 		ok = ok && tls_export(c->tls, ctx, sizeof(ctx), k.s2c, k.key_len);
 		for (size_t i = 0; ok && i < KE_MAX_COOKIES; i++) {
 			r.cookie_len[i] = cookie_seal(s->cookies, &k, cookies[i], sizeof(cookies[i]));

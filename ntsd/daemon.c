@@ -426,7 +426,8 @@ static bool nts_start(struct daemon *d)
 static void nts_tick(struct daemon *d)
 {
 	time_t now = time(NULL);
-	if (!d->ke || (now - d->nts_checked < NTS_CHECK_S && now >= d->nts_checked))
+	time_t every = d->opts->nts_check_s ? (time_t)d->opts->nts_check_s : NTS_CHECK_S;
+	if (!d->ke || (now - d->nts_checked < every && now >= d->nts_checked))
 		return;
 	d->nts_checked = now;
 	nts_sync_keys(d);
@@ -534,9 +535,13 @@ static void dump_stats(struct daemon *d)
 {
 	uint64_t v[SERVE_STAT_COUNT];
 
+	struct ke_stats ke;
+
 	server_stats(d->server, v);
-	stats_log(v);
-	if (d->opts->stats_file && !stats_write(d->opts->stats_file, v))
+	if (d->ke)
+		ke_server_stats(d->ke, &ke);
+	stats_log(v, d->ke ? &ke : NULL);
+	if (d->opts->stats_file && !stats_write(d->opts->stats_file, v, d->ke ? &ke : NULL))
 		log_err("Cannot write %s: %s", d->opts->stats_file, strerror(errno));
 }
 

@@ -17,6 +17,7 @@ struct daemon_opts {
 	unsigned workers;       /* -w; 0: one per CPU */
 	const char *stats_file; /* --stats-file: counters written on SIGUSR1 and exit */
 	bool no_clock;          /* -x: never touch the system clock */
+	unsigned nts_check_s;   /* --nts-check; 0: NTS_CHECK_S */
 };
 
 /* --check: validates the configuration, key file and setup; prints every

@@ -24,6 +24,8 @@ static void usage(FILE *f)
 	        "  -x                  never adjust the system clock (as `disable ntp`)\n"
 	        "  -g                  accepted for ntpd compatibility\n"
 	        "      --stats-file F  write the packet counters to F on SIGUSR1 and at exit\n"
+	        "      --nts-check S   sync the NTS master key file and check the certificate\n"
+	        "                      files' mtime every S seconds (default 60)\n"
 	        "  -V, --version       print the version\n"
 	        "Signals: SIGHUP reloads keys and restrict rules; SIGUSR1 logs the counters;\n"
 	        "SIGTERM exits.\n",
@@ -44,7 +46,7 @@ static long parse_num(const char *s, long lo, long hi, const char *what)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_STATEDIR, OPT_STATS };
+	enum { OPT_CHECK = 256, OPT_STATEDIR, OPT_STATS, OPT_NTS_CHECK };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "embedded", no_argument, NULL, 'E' },
@@ -56,6 +58,7 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "workers", required_argument, NULL, 'w' },
 		{ "stats-file", required_argument, NULL, OPT_STATS },
+		{ "nts-check", required_argument, NULL, OPT_NTS_CHECK },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -95,6 +98,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_STATS:
 			o.stats_file = optarg;
+			break;
+		case OPT_NTS_CHECK:
+			o.nts_check_s = (unsigned)parse_num(optarg, 1, 86400, "--nts-check");
 			break;
 		case 'x':
 			o.no_clock = true;

@@ -4,12 +4,15 @@
 
 #include <stdint.h>
 
+#include "keyexchange/ke_server.h"
 #include "ntsd/serve.h"
 
-/* Logs every non-zero counter at info level, one line each. */
-void stats_log(const uint64_t v[SERVE_STAT_COUNT]);
-/* Writes "name value kind" lines (kind R, O or D: see serve.h) (all counters) to path atomically; false on
- * error. Used by tests and monitoring. */
-bool stats_write(const char *path, const uint64_t v[SERVE_STAT_COUNT]);
+/* Logs every non-zero counter at info level, one line each. ke may be NULL
+ * (no NTS-KE server). */
+void stats_log(const uint64_t v[SERVE_STAT_COUNT], const struct ke_stats *ke);
+/* Writes "name value kind" lines for all counters to path atomically (kind
+ * R, O or D: see serve.h; K: NTS-KE server, only when ke is not NULL);
+ * false on error. Used by tests and monitoring. */
+bool stats_write(const char *path, const uint64_t v[SERVE_STAT_COUNT], const struct ke_stats *ke);
 
 #endif

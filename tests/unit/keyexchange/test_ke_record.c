@@ -4,6 +4,7 @@
  * randomised garbage/bit-flip loop (seed printed; KE_SEED=n replays). */
 #include "config.h"
 #include "keyexchange/ke_record.h"
+#include "keyexchange/tls.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -1007,9 +1008,35 @@ static void test_random(void)
 	       "random inputs reached all three outcomes of both parsers");
 }
 
+/* RFC 8915 §5.1: context = Protocol ID (0x0000, NTPv4) || AEAD ID ||
+ * 0x00 (C2S) or 0x01 (S2C); label from tls.h. */
+static void test_exporter_context(void)
+{
+	static const struct {
+		uint16_t aead;
+		bool s2c;
+		uint8_t want[5];
+	} v[] = {
+		{ 15, false, { 0x00, 0x00, 0x00, 0x0f, 0x00 } },
+		{ 15, true, { 0x00, 0x00, 0x00, 0x0f, 0x01 } },
+		{ 16, false, { 0x00, 0x00, 0x00, 0x10, 0x00 } },
+		{ 17, true, { 0x00, 0x00, 0x00, 0x11, 0x01 } },
+		{ 0x1234, true, { 0x00, 0x00, 0x12, 0x34, 0x01 } },
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint8_t ctx[KE_EXPORTER_CONTEXT_LEN];
+		memset(ctx, 0xa5, sizeof(ctx));
+		ke_exporter_context(v[i].aead, v[i].s2c, ctx);
+		tap_ok(memcmp(ctx, v[i].want, sizeof(ctx)) == 0, "exporter context aead %u %s",
+		       (unsigned)v[i].aead, v[i].s2c ? "S2C" : "C2S");
+	}
+	tap_ok(strcmp(TLS_EXPORTER_LABEL, "EXPORTER-network-time-security") == 0, "exporter label");
+}
+
 int main(void)
 {
 	test_constants();
+	test_exporter_context();
 	test_request_ok();
 	test_request_errors();
 	test_request_size();
