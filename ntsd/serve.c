@@ -163,9 +163,10 @@ size_t serve_packet(struct serve_worker *w, const struct serve_config *cfg,
 	uint8_t mode = req[0] & 7, version = (req[0] >> 3) & 7;
 	if (mode == NTP_MODE_PRIVATE || mode == NTP_MODE_CONTROL) {
 		/* Mode 7 is never answered (monlist amplification); mode 6 is
-		 * not served yet. noquery drops both silently either way. */
+		 * answered by serve_control, which can send several fragments.
+		 * noquery drops both silently either way. */
 		serve_count(w, (res & CONF_RES_NOQUERY) ? SERVE_STAT_NOQUERY
-		               : mode == NTP_MODE_PRIVATE ? SERVE_STAT_MODE7 : SERVE_STAT_MODE6);
+		               : mode == NTP_MODE_PRIVATE ? SERVE_STAT_MODE7 : SERVE_STAT_CONTROL_BAD);
 		return 0;
 	}
 	if (len < NTP_HEADER_LEN) {
@@ -289,4 +290,108 @@ size_t serve_packet(struct serve_worker *w, const struct serve_config *cfg,
 		return 0;
 	serve_count(w, SERVE_STAT_REPLIED);
 	return b.pos;
+}
+
+/* A mode 6 MAC (RFC 9327 §4, ntpd's ctl_proc): any trusted key makes the
+ * answer signed; only the controlkey allows writes. */
+static const struct symkey *control_key(struct serve_worker *w, const struct serve_config *cfg,
+                                        const uint8_t *req, const struct control_request *rq)
+{
+	if (!rq->has_mac || !cfg->keys || !key_trusted(cfg, rq->keyid))
+		return NULL;
+	const struct symkey *k = keyfile_get(cfg->keys, rq->keyid);
+	if (!k || mac_digest_len(k->alg) < rq->mac_len ||
+	    !mac_verify(w->mac, k->alg, k->key, k->len, req, rq->mac_offset, rq->mac, rq->mac_len))
+		return NULL;
+	return k;
+}
+
+/* Signs each fragment of an answer to an authenticated request, in the
+ * digest length the client used. False if one does not fit. */
+static bool control_sign(struct serve_worker *w, const struct symkey *k, uint32_t keyid,
+                         size_t digest_len, struct control_reply *out)
+{
+	uint8_t digest[MAC_MAX_DIGEST];
+
+	for (size_t i = 0; i < out->n; i++) {
+		size_t len = control_pad8(out, i);
+		if (len + 4 + digest_len > CONTROL_FRAG_MAX ||
+		    mac_compute(w->mac, k->alg, k->key, k->len, out->frag[i], len, digest) < digest_len)
+			return false;
+		uint8_t *p = out->frag[i] + len;
+		p[0] = (uint8_t)(keyid >> 24);
+		p[1] = (uint8_t)(keyid >> 16);
+		p[2] = (uint8_t)(keyid >> 8);
+		p[3] = (uint8_t)keyid;
+		memcpy(p + 4, digest, digest_len);
+		out->len[i] = len + 4 + digest_len;
+	}
+	return true;
+}
+
+size_t serve_control(struct serve_worker *w, const struct serve_config *cfg,
+                     const struct control_sys *sys, const struct control_peer *peers, size_t n,
+                     const uint8_t *req, size_t len, const struct sockaddr *from,
+                     struct control_reply *out)
+{
+	struct control_request rq;
+
+	out->n = 0;
+	serve_count(w, SERVE_STAT_RECEIVED);
+	if (len > NTP_MAX_PACKET) {
+		serve_count(w, SERVE_STAT_OVERSIZE);
+		return 0;
+	}
+	if (len == 0) {
+		serve_count(w, SERVE_STAT_SHORT);
+		return 0;
+	}
+	if (source_port(from) == 0) {
+		serve_count(w, SERVE_STAT_BAD_PORT);
+		return 0;
+	}
+	uint32_t res = restrict_match(cfg->restrict_table, from);
+	if (res & CONF_RES_IGNORE) {
+		serve_count(w, SERVE_STAT_IGNORED);
+		return 0;
+	}
+	if (res & CONF_RES_NOQUERY) {
+		serve_count(w, SERVE_STAT_NOQUERY);
+		return 0;
+	}
+	if (control_parse(req, len, &rq) != CONTROL_PARSE_OK) {
+		serve_count(w, SERVE_STAT_CONTROL_BAD);
+		return 0;
+	}
+	/* An answer can be several fragments: `limited` bounds how often a
+	 * (possibly spoofed) address gets one. Never a KoD in mode 6. */
+	if ((res & CONF_RES_LIMITED) &&
+	    ratelimit_check(w->rl, from, w->mono_ns(), false) != RATELIMIT_PASS) {
+		serve_count(w, SERVE_STAT_LIMITED);
+		return 0;
+	}
+	const struct symkey *k = control_key(w, cfg, req, &rq);
+	struct control_access acc = { .authenticated = k && cfg->controlkey && rq.keyid == cfg->controlkey,
+		                      .nomodify = (res & CONF_RES_NOMODIFY) != 0 };
+	control_answer(&rq, sys, peers, n, w->ntp_now(), &acc, out);
+	if (k) {
+		serve_count(w, SERVE_STAT_CONTROL_AUTH);
+		if (!control_sign(w, k, rq.keyid, rq.mac_len, out)) {
+			serve_count(w, SERVE_STAT_CONTROL_BAD);
+			out->n = 0;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < out->n; i++)
+		serve_count(w, SERVE_STAT_CONTROL_FRAGS);
+	if (out->truncated)
+		serve_count(w, SERVE_STAT_CONTROL_TRUNCATED);
+	if (out->denied) {
+		serve_count(w, SERVE_STAT_CONTROL_DENIED);
+		return out->n;
+	}
+	if (out->error)
+		serve_count(w, SERVE_STAT_CONTROL_ERROR);
+	serve_count(w, SERVE_STAT_CONTROL);
+	return out->n;
 }

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "conf/conf.h"
+#include "ntsd/control.h"
 #include "ntsd/nts.h"
 
 struct restrict_table;
@@ -39,6 +40,7 @@ struct serve_config {
 	struct keyfile *keys;                  /* NULL: no key file */
 	uint8_t trusted[CONF_KEYID_MAX / 8 + 1];
 	int discard_average, discard_minimum;
+	uint32_t controlkey;                   /* mode 6 writes: 0 none */
 };
 
 /* Counters. Kind O: an outcome; every datagram received ends in exactly
@@ -50,7 +52,9 @@ struct serve_config {
 	X(OVERSIZE, "oversize", 'O', "dropped: larger than the largest request accepted") \
 	X(BAD_VERSION, "bad_version", 'O', "dropped: version 0 or above 4") \
 	X(BAD_MODE, "bad_mode", 'O', "dropped: mode not answered (0, 2, 4, 5)") \
-	X(MODE6, "control", 'O', "dropped: mode 6 control request") \
+	X(CONTROL, "control", 'O', "mode 6 control request answered (data or error)") \
+	X(CONTROL_BAD, "control_bad", 'O', "dropped: mode 6 request malformed or not sent to serve_control") \
+	X(CONTROL_DENIED, "control_denied", 'O', "mode 6 write refused (no controlkey MAC, or nomodify)") \
 	X(MODE7, "private", 'O', "dropped: mode 7 (never answered)") \
 	X(MALFORMED, "malformed", 'O', "dropped: extension fields or MAC do not parse") \
 	X(BAD_PORT, "bad_port", 'O', "dropped: source port 0") \
@@ -69,6 +73,10 @@ struct serve_config {
 	X(NTS_OK, "nts_ok", 'D', "authenticated with NTS") \
 	X(NTS_BAD_COOKIE, "nts_bad_cookie", 'D', "NTS cookie did not open: NTSN sent") \
 	X(NTS_BAD_AUTH, "nts_bad_auth", 'D', "NTS authenticator did not verify: NTSN sent") \
+	X(CONTROL_ERROR, "control_error", 'D', "mode 6 error responses (opcode, association, variable)") \
+	X(CONTROL_AUTH, "control_auth", 'D', "mode 6 requests with a valid MAC (answer signed)") \
+	X(CONTROL_TRUNCATED, "control_truncated", 'D', "mode 6 answers cut at the fragment limit") \
+	X(CONTROL_FRAGS, "control_frags", 'D', "mode 6 response fragments built") \
 	X(SEND_FAIL, "send_fail", 'D', "responses the kernel refused to send")
 
 enum serve_stat {
@@ -115,5 +123,24 @@ static inline void serve_count(struct serve_worker *w, enum serve_stat s)
 size_t serve_packet(struct serve_worker *w, const struct serve_config *cfg,
                     const struct serve_sys *sys, const uint8_t *req, size_t len,
                     const struct sockaddr *from, uint64_t rx, uint8_t *out, size_t outmax);
+
+/* True when the datagram is a mode 6 request, to be handed to
+ * serve_control rather than serve_packet (which drops it as control_bad). */
+static inline bool serve_is_control(const uint8_t *req, size_t len)
+{
+	return len > 0 && (req[0] & 7) == 6;
+}
+
+/* Answers the mode 6 (RFC 9327) request req from `from`: restrict
+ * (ignore, noquery: silent, counted), `limited` rate limiting, MACs (a
+ * trusted key: the fragments are signed; writes need the controlkey) and
+ * nomodify for writes. sys and
+ * the n peers are the published view. Fills out with up to
+ * CONTROL_MAX_FRAGS fragments and returns their number, 0 to drop. Every
+ * outcome is counted in w->stats. Hot-path safe: no allocation. */
+size_t serve_control(struct serve_worker *w, const struct serve_config *cfg,
+                     const struct control_sys *sys, const struct control_peer *peers, size_t n,
+                     const uint8_t *req, size_t len, const struct sockaddr *from,
+                     struct control_reply *out);
 
 #endif

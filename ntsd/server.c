@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,11 @@ struct worker {
 	_Atomic unsigned seen_gen;
 	unsigned gen;
 	_Atomic unsigned mk_seen;
+	/* The control view this worker is reading, NULL when none: the
+	 * publisher frees a view only once no worker holds it. */
+	_Atomic(struct control_view *) ctl_hazard;
+	struct control_sys ctl_sys;
+	struct control_reply ctl_out;
 	/* Batch buffers: fixed, allocated with the worker. */
 	struct mmsghdr rx[BATCH], tx[BATCH];
 	struct iovec rxiov[BATCH], txiov[BATCH];
@@ -67,6 +73,10 @@ struct server {
 	_Atomic unsigned mk_gen;
 	struct sys_pub sys;
 	atomic_bool stop;
+	/* Mode 6: the latest published view (immutable once published) and
+	 * the fields ntsd knows by itself. */
+	_Atomic(struct control_view *) ctl;
+	struct control_sys ctl_base;
 };
 
 static void sys_store(struct sys_pub *p, const struct serve_sys *s)
@@ -102,6 +112,20 @@ static void sys_load(struct sys_pub *p, struct serve_sys *s)
 	s->root_disp = (uint32_t)w[1];
 	s->refid = (uint32_t)w[2];
 	s->reftime = w[3];
+}
+
+/* version, processor and system as ntpd reports them. */
+static void control_base(struct control_sys *b)
+{
+	struct utsname u;
+
+	memset(b, 0, sizeof(*b));
+	snprintf(b->version, sizeof(b->version), "ntsd %s", NTSD_VERSION);
+	if (uname(&u) == 0) {
+		/* Cut to fit: these are informational. */
+		snprintf(b->processor, sizeof(b->processor), "%.31s", u.machine);
+		snprintf(b->system, sizeof(b->system), "%.20s/%.40s", u.sysname, u.release);
+	}
 }
 
 static socklen_t sa_len(const struct sockaddr_storage *ss)
@@ -229,6 +253,7 @@ static struct worker *worker_new(struct server *s, char *err, size_t errlen)
 		return NULL;
 	}
 	w->srv = s;
+	atomic_init(&w->ctl_hazard, NULL);
 	for (size_t i = 0; i < MAX_ADDRS; i++)
 		w->fds[i] = -1;
 	for (size_t i = 0; i < s->n_addrs; i++) {
@@ -331,6 +356,8 @@ struct server *server_new(const struct server_opts *o, char *err, size_t errlen)
 		}
 	}
 	atomic_init(&s->stop, false);
+	atomic_init(&s->ctl, NULL);
+	control_base(&s->ctl_base);
 	return s;
 }
 
@@ -384,6 +411,59 @@ static size_t build_tx_cmsg(uint8_t *ctl, int which, const struct in_pktinfo *pi
 	return 0;
 }
 
+/* The system variables of a mode 6 answer: what the workers serve to
+ * clients (leap, stratum, refid...) always comes from the published
+ * serve_sys, the rest from the control view when there is one. */
+static void control_sys_of(const struct server *s, const struct control_view *v,
+                           const struct serve_sys *ss, struct control_sys *cs)
+{
+	*cs = v ? v->sys : s->ctl_base;
+	if (!v)
+		cs->clock_source = ss->leap != NTP_LEAP_UNSYNC ? CONTROL_SRC_LOCAL : CONTROL_SRC_UNSPEC;
+	cs->leap = ss->leap;
+	cs->stratum = ss->stratum;
+	cs->precision = ss->precision;
+	cs->rootdelay = clock_short_to_double(ss->root_delay) * 1e3;
+	cs->rootdisp = clock_short_to_double(ss->root_disp) * 1e3;
+	cs->refid = ss->refid;
+	cs->reftime = ss->reftime;
+	cs->refid_ascii = (v && v->sys.refid_ascii) || ss->stratum <= 1 || ss->stratum >= NTP_STRATUM_UNSYNC ||
+	                  ss->refid == NTP_REFID('L', 'O', 'C', 'L');
+}
+
+/* Mode 6: answered on its own, outside the batch, since one request may
+ * take several fragments; rare and rate-limited, so not worth batching. */
+static void answer_control(struct worker *w, int fd, const struct serve_config *cfg,
+                           const struct serve_sys *ss, int i, size_t len, uint8_t *ctl,
+                           size_t ctllen)
+{
+	struct server *s = w->srv;
+	struct control_view *v;
+
+	/* Hazard pointer: announce, then check the view is still current. */
+	do {
+		v = atomic_load(&s->ctl);
+		atomic_store(&w->ctl_hazard, v);
+	} while (atomic_load(&s->ctl) != v);
+	control_sys_of(s, v, ss, &w->ctl_sys);
+	size_t nf = serve_control(&w->sw, cfg, &w->ctl_sys, v ? v->peers : NULL, v ? v->n_peers : 0,
+	                          w->rxbuf[i], len, (const struct sockaddr *)&w->from[i], &w->ctl_out);
+	atomic_store(&w->ctl_hazard, NULL);
+	for (size_t f = 0; f < nf; f++) {
+		struct iovec iov = { w->ctl_out.frag[f], w->ctl_out.len[f] };
+		struct msghdr mh = {
+			.msg_name = &w->from[i],
+			.msg_namelen = w->rx[i].msg_hdr.msg_namelen,
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = ctllen ? ctl : NULL,
+			.msg_controllen = ctllen,
+		};
+		if (sendmsg(fd, &mh, 0) < 0)
+			serve_count(&w->sw, SERVE_STAT_SEND_FAIL);
+	}
+}
+
 static void serve_batch(struct worker *w, int fd, const struct serve_config *cfg)
 {
 	struct serve_sys sys;
@@ -413,6 +493,12 @@ static void serve_batch(struct worker *w, int fd, const struct serve_config *cfg
 
 		if (mh->msg_flags & MSG_TRUNC)
 			len = NTP_MAX_PACKET + 1;
+		if (serve_is_control(w->rxbuf[i], len)) {
+			uint8_t ctl[CMSG_SPACE_TX];
+			size_t ctllen = build_tx_cmsg(ctl, which, &pi4, &pi6);
+			answer_control(w, fd, cfg, &sys, i, len, ctl, ctllen);
+			continue;
+		}
 		size_t rlen = serve_packet(&w->sw, cfg, &sys, w->rxbuf[i], len,
 		                           (const struct sockaddr *)&w->from[i], rx, w->txbuf[m],
 		                           sizeof(w->txbuf[m]));
@@ -501,6 +587,36 @@ void server_publish_sys(struct server *s, const struct serve_sys *sys)
 	sys_store(&s->sys, sys);
 }
 
+bool server_publish_control(struct server *s, const struct control_view *v)
+{
+	struct control_view *nv = malloc(sizeof(*nv));
+
+	if (!nv)
+		return false;
+	*nv = *v;
+	if (nv->n_peers > CONTROL_MAX_PEERS)
+		nv->n_peers = CONTROL_MAX_PEERS;
+	if (!nv->sys.version[0])
+		memcpy(nv->sys.version, s->ctl_base.version, sizeof(nv->sys.version));
+	if (!nv->sys.processor[0])
+		memcpy(nv->sys.processor, s->ctl_base.processor, sizeof(nv->sys.processor));
+	if (!nv->sys.system[0])
+		memcpy(nv->sys.system, s->ctl_base.system, sizeof(nv->sys.system));
+	struct control_view *old = atomic_exchange(&s->ctl, nv);
+	if (!old)
+		return true;
+	/* A worker that still holds old is answering one request: that
+	 * takes microseconds. */
+	for (unsigned i = 0; i < s->n_workers; i++) {
+		while (atomic_load(&s->workers[i]->ctl_hazard) == old) {
+			struct timespec ts = { 0, 100 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
+	free(old);
+	return true;
+}
+
 struct serve_config *server_swap_config(struct server *s, struct serve_config *cfg)
 {
 	struct serve_config *old = atomic_exchange(&s->cfg, cfg);
@@ -576,5 +692,6 @@ void server_free(struct server *s)
 			pthread_join(s->workers[i]->thread, NULL);
 		worker_free(s->workers[i]);
 	}
+	free(atomic_load(&s->ctl));
 	free(s);
 }

@@ -34,6 +34,14 @@ bool server_start(struct server *s, struct serve_config *cfg, const struct serve
                   char *err, size_t errlen);
 /* Publishes new system variables; workers see them on their next packet. */
 void server_publish_sys(struct server *s, const struct serve_sys *sys);
+/* Publishes the mode 6 (ntpq) view: copies v, so the caller keeps it.
+ * Until the first call, mode 6 shows the system variables of
+ * server_publish_sys and no associations; leap, stratum, precision, root
+ * delay/dispersion, refid and reftime always come from there. Empty
+ * version/processor/system strings are filled in. Blocks only while a
+ * worker finishes a request on the previous view. False: out of memory,
+ * the previous view stays. */
+bool server_publish_control(struct server *s, const struct control_view *v);
 /* Replaces the configuration. Returns the previous one once no worker can
  * be using it any more (the caller frees it). Blocks for at most ~1 s. */
 struct serve_config *server_swap_config(struct server *s, struct serve_config *cfg);

@@ -148,7 +148,7 @@ static void test_drops(void)
 		if (mode == 1 || mode == 3)
 			continue;
 		size_t len = request(req, 4, mode);
-		enum serve_stat want = mode == 7 ? SERVE_STAT_MODE7 : mode == 6 ? SERVE_STAT_MODE6
+		enum serve_stat want = mode == 7 ? SERVE_STAT_MODE7 : mode == 6 ? SERVE_STAT_CONTROL_BAD
 		                                                                : SERVE_STAT_BAD_MODE;
 		before = stat(want);
 		tap_ok(serve(req, len, &from4, out) == 0 && stat(want) == before + 1,
