@@ -33,7 +33,9 @@ cleanup() {
 	done
 	[ -n "$WORK" ] && [ -z "${KEEP_WORK:-}" ] && rm -rf "$WORK"
 	echo "1..$TAP_N"
-	[ "$TAP_FAILED" -eq 0 ]
+	# An EXIT trap's own status is not the script's: exit with it.
+	[ "$TAP_FAILED" -eq 0 ] && exit 0
+	exit 1
 }
 
 ok() { # ok COND-STATUS DESCRIPTION
