@@ -25,9 +25,11 @@
 #include "ntsd/clock.h"
 #include "ntsd/codec.h"
 #include "ntsd/log.h"
+#include "ntsd/privdrop.h"
 #include "ntsd/restrict.h"
 #include "ntsd/serve.h"
 #include "ntsd/server.h"
+#include "ntsd/source.h"
 #include "ntsd/stats.h"
 
 #define DEFAULT_CONF "/etc/ntp.conf"
@@ -49,6 +51,10 @@ struct daemon {
 	time_t local_updated;
 	/* NTS */
 	struct ke_server *ke;
+	/* Upstream sources (NULL: none configured) */
+	struct sources *sources;
+	struct control_view view;
+	char why_not[160];
 	struct masterkey_set *mk;
 	char mk_path[4096];
 	time_t nts_checked, cert_mtime, key_mtime;
@@ -219,6 +225,7 @@ static bool load_config(struct daemon *d, struct conf *c, struct serve_config **
 		memcpy(cfg->trusted, c->trusted, sizeof(cfg->trusted));
 	else
 		memset(cfg->trusted, 0xff, sizeof(cfg->trusted));
+	cfg->controlkey = c->controlkey;
 	cfg->restrict_table = restrict_table_new(c->restricts, c->n_restricts);
 	if (!cfg->restrict_table) {
 		log_err("Out of memory");
@@ -487,6 +494,10 @@ static void update_sys(struct daemon *d, struct serve_sys *sys)
 	time_t now = time(NULL);
 
 	memset(sys, 0, sizeof(*sys));
+	if (d->sources && sources_snapshot(d->sources, sys, &d->view, d->why_not, sizeof(d->why_not))) {
+		sys->precision = (int8_t)d->precision;
+		return;
+	}
 	sys->precision = (int8_t)d->precision;
 	if (!d->conf.local_enabled) {
 		sys->leap = NTP_LEAP_UNSYNC;
@@ -627,6 +638,18 @@ int daemon_run(const struct daemon_opts *o)
 	pidfile = o->pidfile ? o->pidfile : (d.conf.pidfile[0] ? d.conf.pidfile : NULL);
 	if (pidfile && !write_pidfile(pidfile))
 		log_fatal("Cannot write pid file %s: %s", pidfile, strerror(errno));
+	/* -u: before any thread exists (capabilities are per thread). */
+	if (o->user) {
+		struct privdrop_opts po = {
+			.user = o->user,
+			.keep_sys_time = !o->no_clock && !d.conf.disable_ntp,
+			.statedir = statedir(&d),
+			.files = { pidfile, d.conf.logfile, d.conf.driftfile, o->stats_file, d.conf.nts_cookie },
+		};
+		if (!privdrop_apply(&po, err, sizeof(err)))
+			log_fatal("%s", err);
+		log_info("%s", err);
+	}
 
 	/* Signals are taken synchronously by the main thread; workers inherit
 	 * the blocked mask. */
@@ -644,6 +667,19 @@ int daemon_run(const struct daemon_opts *o)
 		log_fatal("%s", err);
 	if (nts_wanted(&d.conf) && !nts_start(&d))
 		log_fatal("NTS could not be started; fix the errors above or remove `nts enable`");
+	if (d.conf.n_assocs > 0) {
+		struct sources_opts sro = {
+			.conf = &d.conf,
+			.no_clock = o->no_clock || d.conf.disable_ntp,
+			.allow_first_step = o->allow_first_step,
+			.precision = d.precision,
+		};
+		d.sources = sources_new(&sro, err, sizeof(err));
+		if (!d.sources || !sources_start(d.sources, err, sizeof(err)))
+			log_fatal("%s", err);
+		log_info("Polling %zu source%s", sources_count(d.sources),
+		         sources_count(d.sources) == 1 ? "" : "s");
+	}
 	server_describe(d.server, where, sizeof(where));
 	log_info("ntsd %s (%s) serving NTP on %s with %u workers; %s, stratum %d%s", NTSD_VERSION,
 	         NTSD_TLS_BACKEND, where, server_workers(d.server),
@@ -660,17 +696,22 @@ int daemon_run(const struct daemon_opts *o)
 		}
 		if (sig == SIGHUP) {
 			reload(&d);
-			if (d.ke)
+			if (d.ke) {
 				nts_reload_cred(&d, "SIGHUP");
+				nts_sync_keys(&d); /* keys added or retired by ntskey */
+			}
 		}
 		else if (sig == SIGUSR1)
 			dump_stats(&d);
 		update_sys(&d, &sys);
 		server_publish_sys(d.server, &sys);
+		if (d.sources && !server_publish_control(d.server, &d.view))
+			log_warn("Out of memory for the mode 6 view");
 		nts_tick(&d);
 	}
 
 	dump_stats(&d);
+	sources_free(d.sources);
 	ke_server_free(d.ke);
 	server_free(d.server);
 	masterkey_set_free(d.mk);

@@ -17,7 +17,9 @@ struct daemon_opts {
 	unsigned workers;       /* -w; 0: one per CPU */
 	const char *stats_file; /* --stats-file: counters written on SIGUSR1 and exit */
 	bool no_clock;          /* -x: never touch the system clock */
+	bool allow_first_step;  /* -g */
 	unsigned nts_check_s;   /* --nts-check; 0: NTS_CHECK_S */
+	const char *user;       /* -u: drop root to this user after binding */
 };
 
 /* --check: validates the configuration, key file and setup; prints every

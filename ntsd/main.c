@@ -21,8 +21,12 @@ static void usage(FILE *f)
 	        "  -P, --port N        UDP port to serve NTP on (default 123, or `port` in the file)\n"
 	        "  -p, --pidfile FILE  write the process id to FILE\n"
 	        "  -w, --workers N     serving threads (default: one per CPU)\n"
+	        "  -u, --user USER     after binding the ports, run as USER (its group, no\n"
+	        "                      supplementary groups), keeping only CAP_NET_BIND_SERVICE\n"
+	        "                      and, unless -x or `disable ntp`, CAP_SYS_TIME\n"
 	        "  -x                  never adjust the system clock (as `disable ntp`)\n"
-	        "  -g                  accepted for ntpd compatibility\n"
+	        "  -g                  allow the first clock correction to exceed the panic\n"
+	        "                      threshold (1000 s), as ntpd -g\n"
 	        "      --stats-file F  write the packet counters to F on SIGUSR1 and at exit\n"
 	        "      --nts-check S   sync the NTS master key file and check the certificate\n"
 	        "                      files' mtime every S seconds (default 60)\n"
@@ -59,6 +63,7 @@ int main(int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "stats-file", required_argument, NULL, OPT_STATS },
 		{ "nts-check", required_argument, NULL, OPT_NTS_CHECK },
+		{ "user", required_argument, NULL, 'u' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -67,7 +72,7 @@ int main(int argc, char **argv)
 	bool check = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:EndP:p:w:xgVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:EndP:p:u:w:xgVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o.conf_path = optarg;
@@ -102,10 +107,14 @@ int main(int argc, char **argv)
 		case OPT_NTS_CHECK:
 			o.nts_check_s = (unsigned)parse_num(optarg, 1, 86400, "--nts-check");
 			break;
+		case 'u':
+			o.user = optarg;
+			break;
 		case 'x':
 			o.no_clock = true;
 			break;
 		case 'g':
+			o.allow_first_step = true;
 			break;
 		case 'V':
 			printf("ntsd %s (%s)\n", NTSD_VERSION, NTSD_TLS_BACKEND);
