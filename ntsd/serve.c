@@ -132,6 +132,33 @@ static size_t build_kod(const struct ntp_header *rq, uint8_t mode, uint32_t code
 	return NTP_HEADER_LEN;
 }
 
+/* The checks every datagram goes through first (NTP and mode 6 alike):
+ * counts it, drops (and counts) oversize, empty, port 0 and `restrict
+ * ignore`. Returns false to drop; else *res holds the restrict flags. */
+static bool serve_admit(struct serve_worker *w, const struct serve_config *cfg, size_t len,
+                        const struct sockaddr *from, uint32_t *res)
+{
+	serve_count(w, SERVE_STAT_RECEIVED);
+	if (len > NTP_MAX_PACKET) {
+		serve_count(w, SERVE_STAT_OVERSIZE);
+		return false;
+	}
+	if (len == 0) {
+		serve_count(w, SERVE_STAT_SHORT);
+		return false;
+	}
+	if (source_port(from) == 0) {
+		serve_count(w, SERVE_STAT_BAD_PORT);
+		return false;
+	}
+	*res = restrict_match(cfg->restrict_table, from);
+	if (*res & CONF_RES_IGNORE) {
+		serve_count(w, SERVE_STAT_IGNORED);
+		return false;
+	}
+	return true;
+}
+
 size_t serve_packet(struct serve_worker *w, const struct serve_config *cfg,
                     const struct serve_sys *sys, const uint8_t *req, size_t len,
                     const struct sockaddr *from, uint64_t rx, uint8_t *out, size_t outmax)
@@ -140,25 +167,9 @@ size_t serve_packet(struct serve_worker *w, const struct serve_config *cfg,
 	struct ntp_tail tail;
 	const struct symkey *key;
 
-	serve_count(w, SERVE_STAT_RECEIVED);
-	if (len > NTP_MAX_PACKET) {
-		serve_count(w, SERVE_STAT_OVERSIZE);
+	uint32_t res;
+	if (!serve_admit(w, cfg, len, from, &res))
 		return 0;
-	}
-	if (len == 0) {
-		serve_count(w, SERVE_STAT_SHORT);
-		return 0;
-	}
-	if (source_port(from) == 0) {
-		serve_count(w, SERVE_STAT_BAD_PORT);
-		return 0;
-	}
-
-	uint32_t res = restrict_match(cfg->restrict_table, from);
-	if (res & CONF_RES_IGNORE) {
-		serve_count(w, SERVE_STAT_IGNORED);
-		return 0;
-	}
 
 	uint8_t mode = req[0] & 7, version = (req[0] >> 3) & 7;
 	if (mode == NTP_MODE_PRIVATE || mode == NTP_MODE_CONTROL) {
@@ -337,24 +348,9 @@ size_t serve_control(struct serve_worker *w, const struct serve_config *cfg,
 	struct control_request rq;
 
 	out->n = 0;
-	serve_count(w, SERVE_STAT_RECEIVED);
-	if (len > NTP_MAX_PACKET) {
-		serve_count(w, SERVE_STAT_OVERSIZE);
+	uint32_t res;
+	if (!serve_admit(w, cfg, len, from, &res))
 		return 0;
-	}
-	if (len == 0) {
-		serve_count(w, SERVE_STAT_SHORT);
-		return 0;
-	}
-	if (source_port(from) == 0) {
-		serve_count(w, SERVE_STAT_BAD_PORT);
-		return 0;
-	}
-	uint32_t res = restrict_match(cfg->restrict_table, from);
-	if (res & CONF_RES_IGNORE) {
-		serve_count(w, SERVE_STAT_IGNORED);
-		return 0;
-	}
 	if (res & CONF_RES_NOQUERY) {
 		serve_count(w, SERVE_STAT_NOQUERY);
 		return 0;

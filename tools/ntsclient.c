@@ -24,6 +24,7 @@
 #include "keyexchange/tls.h"
 #include "ntsd/clock.h"
 #include "tools/ntsclient.h"
+#include "tools/jsonout.h"
 
 #define MAX_SERVERS 32
 #define DEFAULT_LOCK "/run/ntsclient.lock"
@@ -212,21 +213,6 @@ static const char *auth_str(const struct ntsc_opts *o, const struct ntsc_server 
 		snprintf(buf, n, "none");
 	(void)s;
 	return buf;
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 32)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 static const char *reason_class(int code)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "tools/ntsq.h"
+#include "tools/jsonout.h"
 
 #define OP_READSTAT 1
 #define OP_READVAR 2
@@ -44,21 +45,6 @@ static void usage(FILE *f)
 	        "  -t S               seconds per request (default 2, one retry)\n"
 	        "  -4, -6             IPv4 or IPv6 only\n"
 	        "  -k FILE -a ID      authenticate requests with key ID from FILE (controlkey)\n");
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 32)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
 }
 
 /* A value as JSON: numbers stay numbers, the rest are strings. */
