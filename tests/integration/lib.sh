@@ -23,7 +23,8 @@ in_private_netns() {
 	# Extra loopback addresses for multi-client tests (lo only).
 	ip addr add 127.0.0.2/8 dev lo 2>/dev/null || true
 	WORK=$(mktemp -d /tmp/ntsd-it.XXXXXX)
-	trap cleanup EXIT
+	# An EXIT trap's own status is not the script's: exit with it.
+	trap 'cleanup; exit $?' EXIT
 }
 
 cleanup() {
@@ -33,9 +34,7 @@ cleanup() {
 	done
 	[ -n "$WORK" ] && [ -z "${KEEP_WORK:-}" ] && rm -rf "$WORK"
 	echo "1..$TAP_N"
-	# An EXIT trap's own status is not the script's: exit with it.
-	[ "$TAP_FAILED" -eq 0 ] && exit 0
-	exit 1
+	[ "$TAP_FAILED" -eq 0 ]
 }
 
 ok() { # ok COND-STATUS DESCRIPTION
