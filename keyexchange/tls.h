@@ -57,6 +57,10 @@ struct tls_cred *tls_cred_load_server(const char *cert_chain_pem, const char *ke
  * NULL plus err on failure. */
 struct tls_cred *tls_cred_new_client(const char *ca_file, bool skip_time_check, char *err,
                                      size_t errlen);
+/* Client credentials that do NOT verify the server's certificate (NTPsec's
+ * `noval`): anyone on the path can impersonate the server. For tests and
+ * explicit operator choice only; callers must say so in their logs. */
+struct tls_cred *tls_cred_new_client_noverify(char *err, size_t errlen);
 /* Drops the caller's reference; NULL is ignored. */
 void tls_cred_free(struct tls_cred *cred);
 

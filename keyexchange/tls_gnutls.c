@@ -24,6 +24,7 @@ struct tls_cred {
 	atomic_int refs;
 	bool server;
 	unsigned verify_flags;
+	bool no_verify; /* client: `noval`, the server certificate is not checked */
 	gnutls_certificate_credentials_t xcred;
 	gnutls_priority_t prio;
 };
@@ -269,6 +270,21 @@ struct tls_cred *tls_cred_new_client(const char *ca_file, bool skip_time_check, 
 	return NULL;
 }
 
+struct tls_cred *tls_cred_new_client_noverify(char *err, size_t errlen)
+{
+	struct tls_cred *c = calloc(1, sizeof(*c));
+
+	if (!c) {
+		errf(err, errlen, "out of memory");
+		return NULL;
+	}
+	c->no_verify = true;
+	if (cred_init(c, false, err, errlen))
+		return c;
+	cred_destroy(c);
+	return NULL;
+}
+
 void tls_cred_free(struct tls_cred *cred)
 {
 	if (cred && atomic_fetch_sub(&cred->refs, 1) == 1)
@@ -345,7 +361,8 @@ static bool session_setup(struct tls_session *s, struct tls_cred *cred, int fd)
 		if (!is_ip_literal(s->host) &&
 		    gnutls_server_name_set(s->gs, GNUTLS_NAME_DNS, s->host, strlen(s->host)) < 0)
 			return false;
-		gnutls_session_set_verify_cert(s->gs, s->host, cred->verify_flags);
+		if (!cred->no_verify)
+			gnutls_session_set_verify_cert(s->gs, s->host, cred->verify_flags);
 	}
 	/* The caller owns timeouts. */
 	gnutls_handshake_set_timeout(s->gs, 0);

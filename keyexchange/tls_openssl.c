@@ -297,6 +297,26 @@ fail:
 	return NULL;
 }
 
+struct tls_cred *tls_cred_new_client_noverify(char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	struct tls_cred *c;
+
+	if (!(ctx = ctx_new(TLS_client_method(), err, errlen)))
+		return NULL;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (SSL_CTX_set_alpn_protos(ctx, alpn_wire, sizeof(alpn_wire) - 1) != 0) {
+		errf(err, errlen, "cannot set ALPN: %s", ossl_reason());
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	if ((c = cred_new(ctx, false)))
+		return c;
+	errf(err, errlen, "out of memory");
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
 void tls_cred_free(struct tls_cred *cred)
 {
 	if (!cred || atomic_fetch_sub(&cred->refs, 1) != 1)

@@ -56,6 +56,7 @@ struct src {
 	bool waiting;             /* a request is outstanding */
 	bool stopped;             /* DENY/RSTR: never poll again */
 	double backoff_until;     /* RATE: no poll before this */
+	int rate_exp;             /* RATE: current back-off, log2 s (0: none) */
 	char last_error[160];
 	char label[SYNC_NAME_MAX + 24]; /* name for logs: "host (key 5)", "host (nts)" */
 	unsigned misses;          /* polls in a row without an answer */
@@ -304,6 +305,10 @@ static void ke_finish(struct sources *s, struct src *x, double mono)
 	         (unsigned)ntohs(x->addr.ss_family == AF_INET
 	                             ? ((struct sockaddr_in *)&x->addr)->sin_port
 	                             : ((struct sockaddr_in6 *)&x->addr)->sin6_port));
+	if (x->a.flags & CONF_ASSOC_NOVAL)
+		log_warn("Source %s: the server's certificate was NOT verified (`noval`): anyone on the "
+		         "path can impersonate it",
+		         x->label);
 	set_error(x, "%s", "");
 }
 
@@ -445,14 +450,24 @@ static void receive(struct sources *s, struct src *x, double mono)
 			};
 			sync_sample(s->sync, x->idx, &ss, s->clk.now(s->clk.arg));
 			x->misses = 0;
+			x->rate_exp = 0;
 			set_error(x, "%s", "");
 			break;
 		}
-		case NTP_CLIENT_KOD_RATE:
-			x->backoff_until = mono + ldexp(1.0, x->a.maxpoll);
+		case NTP_CLIENT_KOD_RATE: {
+			/* Back off: each RATE doubles the interval, from above the
+			 * current poll, up to maxpoll; a good answer resets it. */
+			int e = x->rate_exp                        ? x->rate_exp + 1
+			        : sync_want_burst(s->sync, x->idx) ? 2
+			                                           : sync_poll_exponent(s->sync, x->idx) + 1;
+			if (e < 4)
+				e = 4;
+			x->rate_exp = e < x->a.maxpoll ? e : x->a.maxpoll;
+			x->backoff_until = mono + ldexp(1.0, x->rate_exp);
 			x->next_poll = x->backoff_until;
 			set_error(x, "%s", ntp_client_result_str(r));
 			break;
+		}
 		case NTP_CLIENT_KOD_DENY:
 		case NTP_CLIENT_KOD_RSTR:
 			if (!trusted_kod)

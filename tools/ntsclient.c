@@ -446,7 +446,10 @@ static struct keyfile *load_key(struct cli *c)
 
 	if (!kf) {
 		for (size_t i = 0; i < errs.n && i < 32; i++)
-			fprintf(stderr, "%s:%u: error: %s\n", path, errs.v[i].line, errs.v[i].msg);
+			if (errs.v[i].line)
+				fprintf(stderr, "%s:%u: error: %s\n", path, errs.v[i].line, errs.v[i].msg);
+			else
+				fprintf(stderr, "%s: error: %s\n", path, errs.v[i].msg);
 		return NULL;
 	}
 	if (errs.world_readable && !c->o.quiet)

@@ -118,9 +118,9 @@ static int cmd_list(const char *path)
 		printf("%-10" PRIu32 " %08" PRIx32 " %-23s %-8s %s%s\n", s->k[i].id, s->k[i].id,
 		       created, names[st], st == ST_CURRENT ? "next rotation " : "", when);
 	}
-	printf("%zu keys in %s (rotation every %d s, a key is kept %" PRId64
+	printf("%zu key%s in %s (rotation every %d s, a key is kept %" PRId64
 	       " s after its successor)\n",
-	       s->n, path, MASTERKEY_INTERVAL, (int64_t)GRACE);
+	       s->n, s->n == 1 ? "" : "s", path, MASTERKEY_INTERVAL, (int64_t)GRACE);
 	masterkey_set_free(s);
 	return NTSKEY_EXIT_OK;
 }

@@ -33,9 +33,10 @@ INSTALLED_NTSCLIENT=$(find_one bin/ntsclient)
 "$INSTALLED_NTSD" --help | grep -q -- "--user USER"
 ok $? "installed ntsd documents -u/--user in --help"
 
-# Man pages: ntsd(8) and ntsd.conf(5) must be there; every page present is
-# rendered with all groff warnings enabled, and any warning fails.
-for m in ntsd.8 ntsd.conf.5; do
+# Man pages: ntsd(8), ntsd.conf(5) and the tools' pages must be there; every
+# page present is rendered with all groff warnings enabled, and any warning
+# fails.
+for m in ntsd.8 ntsd.conf.5 ntsclient.1 ntskey.8 ntsq.1; do
 	[ -n "$(find_one "$m")" ]
 	ok $? "man page $m installed"
 done
@@ -43,9 +44,6 @@ for f in $(find "$DEST" -path '*/man/man*/*' -type f | sort); do
 	groff -man -Tutf8 -ww -z "$f" >"$WORK/groff.out" 2>&1 && [ ! -s "$WORK/groff.out" ]
 	ok $? "$(basename "$f"): groff -man -ww renders without warnings"
 	sed 's/^/#   /' "$WORK/groff.out" | head -5
-done
-for m in ntsclient.1 ntskey.8 ntsq.1; do
-	[ -n "$(find_one "$m")" ] || diag "man page $m is not written yet (issue 5 asks for it)"
 done
 # Every long option of ntsd appears in ntsd(8).
 man8=$(find_one ntsd.8)
@@ -55,6 +53,21 @@ for o in $("$INSTALLED_NTSD" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 done
 [ -z "$missing" ]
 ok $? "ntsd(8) documents every option of ntsd --help${missing:+ (missing:$missing)}"
+# Every option in the tools' --help, and every ntskey command, is in their page.
+for t in bin/ntsclient:ntsclient.1 sbin/ntskey:ntskey.8 bin/ntsq:ntsq.1; do
+	page=$(find_one "${t#*:}")
+	missing=""
+	for o in $("$(find_one "${t%%:*}")" --help | grep -oE -- '(^| |\[)-(-[a-z][a-z0-9-]*|[a-zA-Z0-9])\b' |
+		tr -d ' [' | sort -u); do
+		grep -qE -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')([^a-zA-Z0-9-]|$)" "$page" || missing="$missing $o"
+	done
+	case $t in *ntskey*) for c in generate add remove list export convert cert csr cert-info \
+		"cookie list" "cookie rotate" "cookie retire"; do
+		grep -qE "^\.BR? $(printf '%s' "$c" | sed 's/-/\\\\-/g')( |$)" "$page" || missing="$missing $c"
+	done ;; esac
+	[ -n "$page" ] && [ -z "$missing" ]
+	ok $? "${t#*:} documents every option of ${t%%:*} --help${missing:+ (missing:$missing)}"
+done
 
 # Unit files.
 for u in ntsd.service ntsclient.service ntsclient.timer; do
@@ -87,7 +100,8 @@ if command -v systemd-analyze >/dev/null; then
 	sed 's/^/#   /' "$WORK/verify.out" | head -10
 	man1=""
 	[ -n "$(find_one ntsclient.1)" ] && man1=yes
-	systemd-analyze verify --man="${man1:-no}" "$WORK/units/ntsclient.service" \
+	MANPATH="$(dirname "$(dirname "$man8")"):" systemd-analyze verify --man="${man1:-no}" \
+		"$WORK/units/ntsclient.service" \
 		"$WORK/units/ntsclient.timer" >"$WORK/verify.out" 2>&1 && [ ! -s "$WORK/verify.out" ]
 	ok $? "systemd-analyze verify ntsclient.service and .timer: no complaint"
 	sed 's/^/#   /' "$WORK/verify.out" | head -10

@@ -58,7 +58,7 @@ nts key $WORK/key.pem
 nts cookie $WORK/a.mk
 CONF
 cat >"$WORK/b.conf" <<CONF
-server localhost iburst nts ca $WORK/cert.pem
+server localhost iburst nts ca $WORK/cert.pem minpoll 3 maxpoll 4
 restrict default kod nomodify notrap nopeer noquery
 restrict 127.0.0.0 mask 255.0.0.0
 interface listen 127.0.0.2
@@ -118,11 +118,65 @@ for i in $(seq 1 40); do
 done
 ok $found "chronyd tracks B: stratum 12, reference 127.0.0.2"
 [ $found -eq 0 ] || show "$WORK/chrony/tracking.log" "$WORK/chrony/out"
-kill -USR1 "$PID_B"
-sleep 0.5
-stop_all
 grep -q "Synchronized to localhost, stratum 11" "$WORK/B.log"
 ok $? "B logged what it synchronized to"
+
+# A restarts with new master keys: B's cookies no longer open, A answers
+# NTSN, and B runs a fresh key exchange and stays synchronized.
+kill "$PID_A" && wait "$PID_A" 2>/dev/null
+rm -f "$WORK/a.mk"
+start_named A "$WORK/a.conf"
+ok $? "A restarted with new master keys"
+rekeyed=1
+for i in $(seq 1 60); do
+	[ "$(grep -c "NTS-KE done" "$WORK/B.log")" -ge 2 ] && { rekeyed=0; break; }
+	sleep 0.5
+done
+ok $rekeyed "B got an NTSN and ran a new NTS-KE"
+grep -q "kiss-o'-death NTSN" "$WORK/B.log"
+ok $? "B logged the NTSN"
+"$NTSQ" status 127.0.0.2 >"$WORK/status.out" 2>&1
+ok $? "B is still synchronized after the re-key"
+show "$WORK/status.out"
+stop_all
+
+# RATE: E limits clients (`limited`, one request per 16 s on average), F
+# polls it with iburst (2 s): E answers RATE kisses and F backs off.
+cat >"$WORK/e.conf" <<CONF
+local stratum 9
+restrict default kod limited nomodify notrap nopeer noquery
+discard average 4 minimum 4
+interface listen 127.0.0.3
+CONF
+cat >"$WORK/f.conf" <<CONF
+server 127.0.0.3 iburst
+interface listen 127.0.0.4
+CONF
+start_named E "$WORK/e.conf"
+start_named F "$WORK/f.conf"
+ok $? "E (limited) and F (server E iburst) start"
+sleep 20
+grep -q "kiss-o'-death RATE" "$WORK/F.log"
+ok $? "F logged E's RATE kiss-o'-death"
+kill -USR1 "$PID_E"
+sleep 0.5
+sent=$(awk '$1 == "received" { print $2 }' "$WORK/E.stats")
+[ -n "$sent" ] && [ "$sent" -le 5 ] && [ "$sent" -ge 2 ]
+ok $? "F backed off: E received $sent requests in 20 s (iburst alone would send 10)"
+stop_all
+
+# noval: no CA file, certificate not verified, said loudly.
+cat >"$WORK/g.conf" <<CONF
+server localhost iburst nts noval
+interface listen 127.0.0.2
+CONF
+start_named A "$WORK/a.conf"
+start_named G "$WORK/g.conf"
+timeout 30 "$NTSQ" wait --timeout 25 127.0.0.2 >"$WORK/waitg.out" 2>&1
+ok $? "with noval (no CA at all), G synchronizes over NTS"
+grep -q "NOT verified" "$WORK/G.log"
+ok $? "G warns that the certificate was not verified"
+stop_all
 [ -s "$WORK/b.drift" ] || [ ! -e "$WORK/b.drift" ]
 ok $? "with -x the drift file is not written (or is whole)"
 
