@@ -464,6 +464,24 @@ static bool nts_check(struct daemon *d, const struct conf *c)
 	return ok;
 }
 
+/* Every `server ... key N` names a key of the key file (ntsd would refuse
+ * to start otherwise). */
+static bool check_assoc_keys(const struct conf *c, const struct serve_config *cfg)
+{
+	bool ok = true;
+
+	for (size_t i = 0; i < c->n_assocs; i++) {
+		const struct conf_assoc *a = &c->assocs[i];
+		if (a->key && !(cfg->keys && keyfile_get(cfg->keys, a->key))) {
+			log_diag(LOG_LVL_ERR, "%s:%u: error: %s %s: key %u is not in the key file%s", a->file,
+			         a->line, a->kind == CONF_ASSOC_POOL ? "pool" : a->kind == CONF_ASSOC_PEER ? "peer" : "server",
+			         a->host, (unsigned)a->key, c->keys[0] ? "" : " (no `keys` line)");
+			ok = false;
+		}
+	}
+	return ok;
+}
+
 int daemon_check(const struct daemon_opts *o)
 {
 	struct daemon d = { .opts = o };
@@ -475,6 +493,7 @@ int daemon_check(const struct daemon_opts *o)
 	setup_source(&d);
 	bool ok = load_config(&d, &d.conf, &cfg, true);
 	ok = ok && nts_check(&d, &d.conf);
+	ok = ok && check_assoc_keys(&d.conf, cfg);
 	if (ok) {
 		printf("%s: configuration OK (%zu sources, %s, %zu restrict entries, %zu keys)\n",
 		       d.conf_name, d.conf.n_assocs,
@@ -486,9 +505,9 @@ int daemon_check(const struct daemon_opts *o)
 	return ok ? 0 : 1;
 }
 
-/* System variables: the local clock when enabled; otherwise, until the
- * upstream client code exists, unsynchronized (LI=3, stratum 16), which
- * clients report as "no server suitable for synchronization". */
+/* System variables: from the upstream sources when there are any (the
+ * sync engine falls back to the local clock itself); else the local clock
+ * when enabled; else unsynchronized (LI=3, stratum 16). */
 static void update_sys(struct daemon *d, struct serve_sys *sys)
 {
 	time_t now = time(NULL);

@@ -570,6 +570,8 @@ static void fill_snapshot(struct sources *s)
 			log_info("Synchronized to %s, stratum %d", peer, out.stratum);
 		else if (sys.synchronized)
 			log_info("Serving the local clock at stratum %d", out.stratum);
+		else if (s->last_peer == -2)
+			log_info("Not synchronized yet: %s", why[0] ? why : "no usable source");
 		else
 			log_warn("Not synchronized: %s", why[0] ? why : "no usable source");
 		s->was_synced = sys.synchronized;

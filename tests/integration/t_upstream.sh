@@ -23,6 +23,16 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
 ok $? "a self-signed certificate for localhost"
 chmod 600 "$WORK/key.pem"
 
+# A server line naming a key the key file lacks is an error naming the line.
+echo "1 SHA1 0102030405060708090a0b0c0d0e0f1011121314" >"$WORK/k.keys"
+chmod 600 "$WORK/k.keys"
+printf 'keys %s\nserver 127.0.0.1 key 9 iburst\n' "$WORK/k.keys" >"$WORK/k.conf"
+"$NTSD" --check -c "$WORK/k.conf" >"$WORK/k.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "k.conf:2: error: server 127.0.0.1: key 9 is not in the key file" "$WORK/k.out"
+ok $? "--check: a server key missing from the key file is an error naming file and line (rc $rc)"
+sed 's/^/#   /' "$WORK/k.out"
+
 # start_named NAME CONF [ARGS]: an ntsd with its own log and stats file.
 start_named() {
 	local name=$1 conf=$2
