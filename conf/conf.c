@@ -127,6 +127,7 @@ void conf_init(struct conf *c)
 	c->tos_minsane = 1;
 	c->tos_maxdist = 1.5;
 	c->nts_port = 4460;
+	c->nts_rotate = 86400;
 }
 
 void conf_free(struct conf *c)

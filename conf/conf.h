@@ -156,6 +156,8 @@ struct conf {
 	char nts_aead[128];      /* raw list as written */
 	char nts_ntp_server[CONF_HOST_MAX]; /* server negotiation record value */
 	uint16_t nts_ntp_port;   /* port negotiation record value, 0: none */
+	uint32_t nts_rotate;     /* `nts rotate S` (chrony's ntsrotate): master key
+	                          * rotation interval, s; default 86400 */
 };
 
 /* Initialises c to the defaults. */

@@ -1202,7 +1202,7 @@ static void d_interface(struct pctx *p, int argc, char **argv)
 static const char *const nts_names[] = {
 	"enable", "disable", "key",  "cert",      "cookie",          "ca",
 	"port",   "mintls",  "maxtls", "aead",    "ntpserver",       "ntpport",
-	"tlsciphersuites", "tlsecdhcurves",
+	"tlsciphersuites", "tlsecdhcurves", "rotate",
 };
 
 static const char *const aead_names[] = {"AES_SIV_CMAC_256", "AES_SIV_CMAC_384",
@@ -1315,6 +1315,12 @@ static void d_nts(struct pctx *p, int argc, char **argv)
 		} else if (!strcmp(o, "ntpport")) {
 			if (get_uint(p, label, v, 1, 65535, &u))
 				c->nts_ntp_port = (uint16_t)u;
+		} else if (!strcmp(o, "rotate")) {
+			/* At least an hour: every key must outlive the cookies
+			 * clients hold between polls at maxpoll (2^17 s is rare;
+			 * the grace period is two intervals). */
+			if (get_uint(p, label, v, 3600, 31536000, &u))
+				c->nts_rotate = (uint32_t)u;
 		} else if (!strcmp(o, "mintls")) {
 			if (tls13(p, label, v))
 				snprintf(c->nts_mintls, sizeof c->nts_mintls, "TLS1.3");

@@ -358,7 +358,7 @@ static bool nts_sync_keys(struct daemon *d)
 {
 	char err[600];
 	bool changed;
-	struct masterkey_set *s = masterkey_file_sync(d->mk_path, time(NULL), MASTERKEY_INTERVAL,
+	struct masterkey_set *s = masterkey_file_sync(d->mk_path, time(NULL), (int64_t)d->conf.nts_rotate,
 	                                              MASTERKEY_KEEP, &changed, err, sizeof(err));
 	if (!s) {
 		log_err("NTS master keys: %s", err);

@@ -588,14 +588,15 @@ static void test_nts(void)
 {
 	parse("nts enable\nnts key /k.pem\nnts cert /c.pem\nnts cookie /cookie\nnts ca /ca\n"
 	      "nts port 4461 mintls TLS1.3 maxtls tlsv1.3\nnts aead AES_SIV_CMAC_512, aes_siv_cmac_256\n"
-	      "nts ntpserver ntp.example ntpport 1234\n");
+	      "nts ntpserver ntp.example ntpport 1234\nnts rotate 3600\n");
 	tap_ok(R && D.n == 0, "nts: clean");
 	if (D.n)
 		dump();
 	tap_ok(C.nts_enable && !strcmp(C.nts_key, "/k.pem") && !strcmp(C.nts_cert, "/c.pem") &&
 		       !strcmp(C.nts_cookie, "/cookie") && !strcmp(C.nts_ca, "/ca") && C.nts_port == 4461 &&
 		       !strcmp(C.nts_mintls, "TLS1.3") && !strcmp(C.nts_aead, "AES_SIV_CMAC_512,AES_SIV_CMAC_256") &&
-		       !strcmp(C.nts_ntp_server, "ntp.example") && C.nts_ntp_port == 1234,
+		       !strcmp(C.nts_ntp_server, "ntp.example") && C.nts_ntp_port == 1234 &&
+		       C.nts_rotate == 3600,
 	       "nts: values");
 	parse("nts enable\nnts disable\nnts aead AES_SIV_CMAC_384 port 99\n");
 	tap_ok(R && !C.nts_enable && !strcmp(C.nts_aead, "AES_SIV_CMAC_384") && C.nts_port == 99,
@@ -613,6 +614,7 @@ static void test_nts(void)
 		"AES_SIV_CMAC_256 AES_SIV_CMAC_256 AES_SIV_CMAC_256\n",
 		"t.conf:1: error: nts aead: list is too long");
 	expect1("nts port 0\n", "t.conf:1: error: nts port: '0' is out of range; expected an integer from 1 to 65535");
+	expect1("nts rotate 60\n", "t.conf:1: error: nts rotate: '60' is out of range; expected an integer from 3600 to 31536000");
 	expect1("nts ntpport x\n", "t.conf:1: error: nts ntpport: 'x' is not a number; expected an integer from 1 to 65535");
 	expect1("nts key\n", "t.conf:1: error: nts key: missing file name");
 	expect1("nts ntpserver a:b\n", "t.conf:1: error: nts ntpserver: bad host 'a:b'; expected a host name or address");
