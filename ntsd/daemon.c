@@ -537,6 +537,23 @@ static void update_sys(struct daemon *d, struct serve_sys *sys)
 	sys->root_disp = clock_short_from_double(LOCAL_BASE_DISP + PHI * (age > 0 ? age : 0));
 }
 
+/* What the source thread read at start, compared field by field. */
+static bool same_sources(const struct conf *a, const struct conf *b)
+{
+	if (a->n_assocs != b->n_assocs || a->disable_ntp != b->disable_ntp ||
+	    a->local_enabled != b->local_enabled || a->local_stratum != b->local_stratum ||
+	    strcmp(a->driftfile, b->driftfile) != 0)
+		return false;
+	for (size_t i = 0; i < a->n_assocs; i++) {
+		const struct conf_assoc *x = &a->assocs[i], *y = &b->assocs[i];
+		if (x->kind != y->kind || strcmp(x->host, y->host) != 0 || x->port != y->port ||
+		    x->flags != y->flags || x->key != y->key || x->minpoll != y->minpoll ||
+		    x->maxpoll != y->maxpoll || x->version != y->version || strcmp(x->ca, y->ca) != 0)
+			return false;
+	}
+	return true;
+}
+
 static void reload(struct daemon *d)
 {
 	struct conf c;
@@ -550,6 +567,9 @@ static void reload(struct daemon *d)
 	}
 	if (c.port != d->conf.port || c.n_listen != d->conf.n_listen)
 		log_warn("Listen address and port changes take effect at the next restart");
+	if (!same_sources(&c, &d->conf))
+		log_warn("Changes to server, pool and peer lines, `disable ntp`, the local clock and "
+		         "the drift file take effect at the next restart");
 	free_serve_config(server_swap_config(d->server, cfg));
 	d->cfg = cfg;
 	/* Keep the listen settings the sockets were opened with. */
@@ -657,6 +677,22 @@ int daemon_run(const struct daemon_opts *o)
 	pidfile = o->pidfile ? o->pidfile : (d.conf.pidfile[0] ? d.conf.pidfile : NULL);
 	if (pidfile && !write_pidfile(pidfile))
 		log_fatal("Cannot write pid file %s: %s", pidfile, strerror(errno));
+	/* Upstream sources: keys read, names resolved and sockets opened
+	 * while still root; the thread starts with the workers. */
+	if (d.conf.n_assocs > 0) {
+		struct sources_opts sro = {
+			.conf = &d.conf,
+			.trusted = d.cfg->trusted,
+			.no_clock = o->no_clock || d.conf.disable_ntp,
+			.allow_first_step = o->allow_first_step,
+			.precision = clock_measure_precision(),
+		};
+		d.sources = sources_new(&sro, err, sizeof(err));
+		if (!d.sources)
+			log_fatal("%s", err);
+		log_info("Polling %zu source%s", sources_count(d.sources),
+		         sources_count(d.sources) == 1 ? "" : "s");
+	}
 	/* -u: before any thread exists (capabilities are per thread). */
 	if (o->user) {
 		struct privdrop_opts po = {
@@ -686,19 +722,8 @@ int daemon_run(const struct daemon_opts *o)
 		log_fatal("%s", err);
 	if (nts_wanted(&d.conf) && !nts_start(&d))
 		log_fatal("NTS could not be started; fix the errors above or remove `nts enable`");
-	if (d.conf.n_assocs > 0) {
-		struct sources_opts sro = {
-			.conf = &d.conf,
-			.no_clock = o->no_clock || d.conf.disable_ntp,
-			.allow_first_step = o->allow_first_step,
-			.precision = d.precision,
-		};
-		d.sources = sources_new(&sro, err, sizeof(err));
-		if (!d.sources || !sources_start(d.sources, err, sizeof(err)))
-			log_fatal("%s", err);
-		log_info("Polling %zu source%s", sources_count(d.sources),
-		         sources_count(d.sources) == 1 ? "" : "s");
-	}
+	if (d.sources && !sources_start(d.sources, err, sizeof(err)))
+		log_fatal("%s", err);
 	server_describe(d.server, where, sizeof(where));
 	log_info("ntsd %s (%s) serving NTP on %s with %u workers; %s, stratum %d%s", NTSD_VERSION,
 	         NTSD_TLS_BACKEND, where, server_workers(d.server),

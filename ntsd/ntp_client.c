@@ -119,7 +119,9 @@ enum ntp_client_result ntp_client_response(struct ntp_client_state *st,
 	 * authenticated = false; the caller must not act on its DENY/RSTR
 	 * beyond this exchange (RFC 8915 §5.7, chrony does the same). */
 	out->authenticated = ar == NTP_CLIENT_OK && a->kind != NTP_AUTH_NONE;
-	if (ar != NTP_CLIENT_OK && !(h.stratum == 0 && h.refid != 0))
+	if (ar != NTP_CLIENT_OK &&
+	    !(h.stratum == 0 && h.refid != 0 && h.refid != NTP_REFID('I', 'N', 'I', 'T') &&
+	      h.refid != NTP_REFID('S', 'T', 'E', 'P')))
 		return ar; /* st stays pending: the genuine answer may follow */
 	st->pending = false;
 	/* RFC 5905 §7.4: stratum 0 with an ASCII refid is a kiss-o'-death.

@@ -76,10 +76,13 @@ size_t nts_client_request(struct nts_client *c, uint8_t *pkt, size_t hdr_len, si
 	/* RFC 8915 §5.7: one placeholder per missing cookie, each as long as
 	 * the cookie field, so the response refills the jar. */
 	size_t placeholders = KE_MAX_COOKIES - c->n;
-	size_t total = hdr_len + 4 + sizeof(c->uid) + ef_len * (1 + placeholders) + 4 + 4 +
-	               NTS_NONCE_LEN + AEAD_TAG_LEN;
-	if (total > max || total > NTP_MAX_PACKET)
+	size_t limit = max < NTP_MAX_PACKET ? max : NTP_MAX_PACKET;
+	size_t fixed = hdr_len + 4 + sizeof(c->uid) + ef_len + 4 + 4 + NTS_NONCE_LEN + AEAD_TAG_LEN;
+	if (fixed > limit)
 		return 0;
+	/* Large cookies: ask for as many as fit rather than not at all. */
+	if (placeholders > (limit - fixed) / ef_len)
+		placeholders = (limit - fixed) / ef_len;
 
 	struct buf b = buf_writer(pkt, max);
 	buf_reserve(&b, hdr_len);

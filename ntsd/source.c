@@ -57,6 +57,7 @@ struct src {
 	bool stopped;             /* DENY/RSTR: never poll again */
 	double backoff_until;     /* RATE: no poll before this */
 	int rate_exp;             /* RATE: current back-off, log2 s (0: none) */
+	bool ntsn_seen;           /* an NTSN since the last valid answer */
 	char last_error[160];
 	char label[SYNC_NAME_MAX + 24]; /* name for logs: "host (key 5)", "host (nts)" */
 	unsigned misses;          /* polls in a row without an answer */
@@ -295,6 +296,7 @@ static void ke_finish(struct sources *s, struct src *x, double mono)
 	}
 	sync_set_refid(s->sync, x->idx, source_refid(s, &x->addr));
 	x->ke_failures = 0;
+	x->ntsn_seen = false;
 	x->nts_ready = true;
 	x->last_ke = clock_ntp_now();
 	x->st.pending = false;
@@ -370,7 +372,8 @@ static void poll_source(struct sources *s, struct src *x, double mono)
 		}
 	}
 
-	x->st.poll = (int8_t)sync_poll_exponent(s->sync, x->idx);
+	int pexp = sync_poll_exponent(s->sync, x->idx);
+	x->st.poll = (int8_t)(x->rate_exp > pexp ? x->rate_exp : pexp);
 	x->st.version = (uint8_t)(x->a.version ? x->a.version : 4);
 	size_t len = ntp_client_request(&x->st, &x->auth, clock_ntp_now(), buf, sizeof(buf));
 	if (len == 0) {
@@ -390,6 +393,8 @@ static void poll_source(struct sources *s, struct src *x, double mono)
 		x->waiting = true;
 	}
 	double next = mono + poll_interval(s, x);
+	if (x->rate_exp && next < mono + ldexp(1.0, x->rate_exp))
+		next = mono + ldexp(1.0, x->rate_exp); /* asked to slow down: stay slow */
 	x->next_poll = next > x->backoff_until ? next : x->backoff_until;
 }
 
@@ -450,7 +455,9 @@ static void receive(struct sources *s, struct src *x, double mono)
 			};
 			sync_sample(s->sync, x->idx, &ss, s->clk.now(s->clk.arg));
 			x->misses = 0;
-			x->rate_exp = 0;
+			x->ntsn_seen = false;
+			if (x->rate_exp > 0 && --x->rate_exp < 4)
+				x->rate_exp = 0; /* RATE back-off relaxes one step per good answer */
 			set_error(x, "%s", "");
 			break;
 		}
@@ -474,10 +481,19 @@ static void receive(struct sources *s, struct src *x, double mono)
 				continue;
 			x->stopped = true;
 			set_error(x, "%s; not polled again", ntp_client_result_str(r));
-			break;
+			/* Drop it from selection now (RFC 5905: demobilize),
+			 * not when its samples have aged out. */
+			for (int k = 0; k < 8; k++)
+				sync_poll_done(s->sync, x->idx, false);
+			x->waiting = false;
+			continue;
 		case NTP_CLIENT_KOD_NTSN:
-			x->nts_ready = false;
-			x->next_poll = mono;
+			/* RFC 8915 §5.7: an NTSN cannot be authenticated; re-key
+			 * only when the next poll gets no valid answer either. */
+			if (x->ntsn_seen)
+				x->nts_ready = false;
+			x->ntsn_seen = true;
+			x->next_poll = mono + (x->nts_ready ? SYNC_BURST_INTERVAL : 0);
 			set_error(x, "%s", ntp_client_result_str(r));
 			break;
 		case NTP_CLIENT_KOD_OTHER:
@@ -756,6 +772,28 @@ struct sources *sources_new(const struct sources_opts *o, char *err, size_t errl
 		if (ds != DRIFTFILE_OK)
 			freq = 0;
 	}
+	if (c->keys[0]) {
+		struct keyfile_errors ke = { 0 };
+		s->keys = keyfile_load(c->keys, &ke); /* errors were reported by the daemon */
+	}
+	/* Every key checked before anything touches the clock. */
+	for (size_t i = 0; i < c->n_assocs; i++) {
+		const struct conf_assoc *a = &c->assocs[i];
+		if (!a->key || (a->flags & CONF_ASSOC_NTS))
+			continue;
+		if (!s->keys || !keyfile_get(s->keys, a->key)) {
+			snprintf(err, errlen, "%s:%u: server %s: key %u is not in the key file%s", a->file,
+			         a->line, a->host, (unsigned)a->key, s->keys ? "" : " (no `keys` file)");
+			sources_free(s);
+			return NULL;
+		}
+		if (o->trusted && !(o->trusted[a->key / 8] & (1u << (a->key % 8)))) {
+			snprintf(err, errlen, "%s:%u: server %s: key %u is not listed by trustedkey", a->file,
+			         a->line, a->host, (unsigned)a->key);
+			sources_free(s);
+			return NULL;
+		}
+	}
 	struct sync_opts so;
 	sync_opts_default(&so);
 	so.allow_first_step = o->allow_first_step;
@@ -770,11 +808,6 @@ struct sources *sources_new(const struct sources_opts *o, char *err, size_t errl
 		sources_free(s);
 		return NULL;
 	}
-	if (c->keys[0]) {
-		struct keyfile_errors ke = { 0 };
-		s->keys = keyfile_load(c->keys, &ke); /* errors were reported by the daemon */
-	}
-
 	for (size_t i = 0; i < c->n_assocs && s->n < max; i++) {
 		const struct conf_assoc *a = &c->assocs[i];
 		struct sockaddr_storage ss[POOL_MAX];

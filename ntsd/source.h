@@ -20,15 +20,16 @@ struct sources;
 
 struct sources_opts {
 	const struct conf *conf;  /* assocs, keys, local clock, driftfile; read at start */
+	const uint8_t *trusted;   /* trustedkey bitmap (CONF_KEYID_MAX bits); NULL: all */
 	bool no_clock;            /* -x or `disable ntp`: never touch the system clock */
 	bool allow_first_step;    /* -g */
 	int precision;            /* log2 s, of our clock */
 };
 
-/* Resolves the sources, loads their keys, opens the sockets. NULL with a
- * message in err when a source cannot be set up (bad key id, unresolvable
- * name is NOT an error: it is retried). Returns an object with no sources
- * when the configuration has none. */
+/* Resolves the sources, loads their keys, opens the sockets: call before
+ * dropping privileges (the key file is root's). NULL with a message in err
+ * when a source cannot be set up (a key missing or not trusted; an
+ * unresolvable name is NOT an error: it is retried). */
 struct sources *sources_new(const struct sources_opts *o, char *err, size_t errlen);
 /* Number of configured sources (pool lines count once per address). */
 size_t sources_count(const struct sources *s);

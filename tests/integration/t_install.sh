@@ -259,6 +259,32 @@ rc=$?
 [ $rc -eq 0 ] && [ ! -e "$RUN/ntsd.pid" ]
 ok $? "SIGTERM: exit status 0 and the pid file removed ($rc)"
 
+# A keyed upstream source read while root, polled as nobody: the key file
+# (root's, 0600) is read before the drop.
+cat >"$WORK/up.conf" <<EOF
+local stratum 10
+keys $ETC/ntp.keys
+interface listen 127.0.0.1
+EOF
+cat >"$WORK/down.conf" <<EOF
+keys $ETC/ntp.keys
+trustedkey 1
+server 127.0.0.1 key 1 iburst
+interface listen 127.0.0.2
+EOF
+"$INSTALLED_NTSD" -n -x -c "$WORK/up.conf" >"$WORK/up.log" 2>&1 &
+PIDS+=($!)
+"$INSTALLED_NTSD" -n -x -u nobody --statedir "$STATE" -c "$WORK/down.conf" >"$WORK/down.log" 2>&1 &
+PIDS+=($!)
+synced=1
+for i in $(seq 1 40); do
+	ntpdig -j -t 1 127.0.0.2 >"$WORK/down.json" 2>/dev/null &&
+		[ "$(json_get "$WORK/down.json" stratum)" = 11 ] && { synced=0; break; }
+	sleep 0.5
+done
+ok $synced "ntsd -u nobody syncs from a keyed source (key file read before the drop): stratum 11"
+[ $synced -eq 0 ] || sed 's/^/#   /' "$WORK/down.log" | tail -5
+
 # Errors at start.
 "$INSTALLED_NTSD" -n -x -u nosuchuser-h6 -c "$ETC/ntp.conf" --statedir "$WORK/s2" >"$WORK/nouser.out" 2>&1
 rc=$?

@@ -175,6 +175,38 @@ sent=$(awk '$1 == "received" { print $2 }' "$WORK/E.stats")
 ok $? "F backed off: E received $sent requests in 20 s (iburst alone would send 10)"
 stop_all
 
+# DENY: a server that answers 3 times, then kisses DENY. ntsd stops
+# polling it and drops it from selection at once (no local clock here, so
+# it becomes unsynchronized).
+python3 "$HERE/fake_server.py" 127.0.0.3 --good 3 --kiss DENY --lifetime 40 >"$WORK/fake.log" 2>&1 &
+PIDS+=($!)
+cat >"$WORK/h.conf" <<CONF
+server 127.0.0.3 iburst
+interface listen 127.0.0.4
+CONF
+start_named H "$WORK/h.conf"
+timeout 20 "$NTSQ" wait --timeout 15 127.0.0.4 >/dev/null 2>&1
+ok $? "H synchronizes to the fake server first"
+denied=1
+for i in $(seq 1 40); do
+	grep -q "kiss-o'-death DENY.*not polled again" "$WORK/H.log" && { denied=0; break; }
+	sleep 0.5
+done
+ok $denied "H got DENY and stops polling"
+unsynced=1
+for i in $(seq 1 20); do
+	"$NTSQ" status 127.0.0.4 >"$WORK/h-status.out" 2>&1
+	[ $? -eq 1 ] && { unsynced=0; break; }
+	sleep 0.5
+done
+ok $unsynced "after DENY, H drops the source at once: $(cat "$WORK/h-status.out")"
+n1=$(grep -c "^answered" "$WORK/fake.log")
+sleep 5
+n2=$(grep -c "^answered" "$WORK/fake.log")
+[ "$n1" = "$n2" ]
+ok $? "no poll after the DENY ($n1 then $n2 answers)"
+stop_all
+
 # noval: no CA file, certificate not verified, said loudly.
 cat >"$WORK/g.conf" <<CONF
 server localhost iburst nts noval
