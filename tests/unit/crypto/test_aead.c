@@ -242,6 +242,89 @@ static void test_kat(void)
 	aead_ctx_free(c);
 }
 
+/* Messages longer than the backends' internal batches (the OpenSSL backend
+ * works in 512-byte chunks): two AD items of 700 and 33 bytes, a 16-byte
+ * nonce, plaintexts of 511, 512, 513 and 1500 bytes. Expected tag and the
+ * 64-bit FNV-1a of the whole output, from pyca/cryptography's AESSIV.
+ * Key 0x40 0x41 ..., ad1[i] = 7i+3, ad2[i] = 0x55+i, pt[i] = 13i+1 (mod
+ * 256), nonce 0xa0..0xaf. Rows alternate ids, so one context is rekeyed
+ * between key sizes before each row, and each row is sealed twice. */
+static const struct long_kat {
+	uint16_t id;
+	size_t ptlen;
+	const char *tag;
+	uint64_t fnv;
+} long_kats[] = {
+	/* clang-format off */
+	{ 15, 511, "8cdca26efd96625c89e94bf7df2cded1", 0x53267553e6ebbed7u },
+	{ 16, 511, "a4b796ee36fbcfcacbfc6d404ffd9a19", 0xad6a739b5e4be7d1u },
+	{ 17, 511, "155e40091797b21f6559ba5e5bc387f3", 0xded5d6ef5b827542u },
+	{ 15, 512, "4eb4cd2b9d99a662d6da0c57103e1c4d", 0x254c465936045238u },
+	{ 16, 512, "41aa255a062303e2ecd450caea90e2c9", 0xcba6e72100a347cau },
+	{ 17, 512, "238220d494b0e7b4731ec8680bdce103", 0x3d76b3821bd5bde8u },
+	{ 15, 513, "114e3401b0cb81af5ab9173f828e42f3", 0x05ad89c6a7e6b323u },
+	{ 16, 513, "61f9d6101613c86fec47dc6b4ed983b5", 0x43e0727f7a41b76cu },
+	{ 17, 513, "96f5254482497e116839b93e7c64c42a", 0x635604d16a51b21du },
+	{ 15, 1500, "a15b4a60fcb6a608c783737cd68a615e", 0x54feb64a81047cb5u },
+	{ 16, 1500, "14d22e022796a20b815a6a11ab028c00", 0xb416f8907e5abe1bu },
+	{ 17, 1500, "2ac41701fdd5c6c8e01a41c62712d726", 0xfc623f8a6358f8b8u },
+	/* clang-format on */
+};
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3u;
+	return h;
+}
+
+static void test_long_kat(void)
+{
+	static uint8_t ad1[700], ad2[33], pt[1500], out[1516], again[1516], back[1500];
+	uint8_t nonce[16], key[AEAD_MAX_KEY], tag[16];
+	struct aead_ad a[2] = { { ad1, sizeof(ad1) }, { ad2, sizeof(ad2) } };
+	struct aead_ctx *c = pattern_ctx(AEAD_AES_SIV_CMAC_256);
+	int rows = 0, good = 0;
+
+	for (size_t i = 0; i < sizeof(ad1); i++)
+		ad1[i] = (uint8_t)(7 * i + 3);
+	for (size_t i = 0; i < sizeof(ad2); i++)
+		ad2[i] = (uint8_t)(0x55 + i);
+	for (size_t i = 0; i < sizeof(pt); i++)
+		pt[i] = (uint8_t)(13 * i + 1);
+	for (size_t i = 0; i < sizeof(nonce); i++)
+		nonce[i] = (uint8_t)(0xa0 + i);
+	for (size_t i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)(0x40 + i);
+	for (size_t r = 0; r < sizeof(long_kats) / sizeof(long_kats[0]); r++) {
+		const struct long_kat *t = &long_kats[r];
+		size_t ol = 0, ol2 = 0, bl = 0, n = t->ptlen + AEAD_TAG_LEN;
+		if (!tested(t->id))
+			continue;
+		rows++;
+		hex_decode(t->tag, tag, sizeof(tag));
+		if (c && aead_ctx_rekey(c, t->id, key, aead_key_len(t->id)) &&
+		    aead_seal(c, a, 2, nonce, sizeof(nonce), pt, t->ptlen, out, sizeof(out), &ol) &&
+		    aead_seal(c, a, 2, nonce, sizeof(nonce), pt, t->ptlen, again, sizeof(again),
+		              &ol2) &&
+		    ol == n && ol2 == n && !memcmp(out, tag, sizeof(tag)) &&
+		    fnv1a(out, ol) == t->fnv && !memcmp(out, again, n) &&
+		    aead_open(c, a, 2, nonce, sizeof(nonce), out, ol, back, sizeof(back), &bl) &&
+		    bl == t->ptlen && !memcmp(back, pt, bl))
+			good++;
+		else
+			tap_diag("id %u, %zu-byte plaintext, 733 bytes of AD: wrong", t->id,
+			         t->ptlen);
+	}
+	tap_ok(rows >= 8 && good == rows,
+	       "%d/%d known answers for 511..1500-byte plaintexts and 733 bytes of AD, "
+	       "rekeyed across sizes",
+	       good, rows);
+	aead_ctx_free(c);
+}
+
 /* ids x 0..4 AD items (some empty) x plaintexts 0..100 bytes, with the
  * nonce 16 bytes, 1 byte, empty or absent. */
 static void test_roundtrips(void)
@@ -767,6 +850,7 @@ int main(void)
 	prng_state = seed ? seed : 1;
 	test_rfc5297();
 	test_kat();
+	test_long_kat();
 	test_roundtrips();
 	test_tamper();
 	test_lengths();
