@@ -22,11 +22,8 @@ __attribute__((format(printf, 1, 2))) void ntskey_err(const char *fmt, ...);
  * stderr; returns NTSKEY_EXIT_USAGE. */
 int ntskey_usage_error(const char *fmt, const char *arg);
 
-/* Writes len bytes to path atomically with mode 0600: an unnamed
- * temporary file (O_TMPFILE) written, fsynced and linked into place, so a
- * process killed at any point leaves either the old file or the new one
- * and no temporary file behind. Without overwrite an existing path is
- * refused (EEXIST). False with errno set; path untouched. */
+/* secfile_write (crypto/secfile.h: atomic, 0600, O_TMPFILE, nothing left
+ * behind by a kill) with the NTSKEY_TEST_WRITE_DELAY_MS test hook. */
 bool ntskey_write_file(const char *path, const void *data, size_t len, bool overwrite);
 
 /* Subcommands: argc/argv start at the subcommand name (getopt's optind
