@@ -337,6 +337,8 @@ struct keyfile *keyfile_parse(const char *text, size_t len, struct keyfile_error
 
 	ps.errs->n = 0;
 	ps.errs->world_readable = false;
+	ps.errs->group_readable = false;
+	ps.errs->mode = 0;
 	if (!text && len) {
 		err(ps.errs, 0, "no text");
 		return NULL;
@@ -373,11 +375,12 @@ struct keyfile *keyfile_load(const char *path, struct keyfile_errors *errs)
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
-	bool wr;
 	int fd;
 
 	e->n = 0;
 	e->world_readable = false;
+	e->group_readable = false;
+	e->mode = 0;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0) {
 		err(e, 0, "cannot open: %s", strerror(errno));
 		return NULL;
@@ -416,9 +419,10 @@ struct keyfile *keyfile_load(const char *path, struct keyfile_errors *errs)
 		err(e, 0, "file changed while being read");
 		goto out;
 	}
-	wr = (st.st_mode & 077) != 0;
 	kf = keyfile_parse(buf, got, e);
-	e->world_readable = wr;
+	e->world_readable = (st.st_mode & 007) != 0;
+	e->group_readable = (st.st_mode & 070) != 0;
+	e->mode = (unsigned)(st.st_mode & 07777);
 out:
 	secret_free(buf);
 	close(fd);

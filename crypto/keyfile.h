@@ -30,7 +30,9 @@ struct keyfile_error {
 struct keyfile_errors {
 	struct keyfile_error v[32]; /* the first 32 */
 	size_t n;                   /* total number found (may exceed 32) */
-	bool world_readable;        /* warning: group/other can read the file */
+	bool world_readable;        /* warning: every user ("other") can read the file */
+	bool group_readable;        /* its group can (fine for root:ntsd 0640) */
+	unsigned mode;              /* the file's permission bits */
 };
 
 /* Loads path. Returns NULL and fills errs (n > 0) on any bad line, a

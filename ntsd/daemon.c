@@ -174,8 +174,14 @@ static bool load_keys(const struct conf *c, struct keyfile **out, bool check)
 	if (!*out)
 		return false;
 	if (errs.world_readable)
-		log_diag(LOG_LVL_WARN, "%s: warning: readable by other users; chmod 600 it (it holds secrets)",
-		         c->keys);
+		log_diag(LOG_LVL_WARN,
+		         "%s: warning: mode %04o lets every user read these secrets; chmod 600 it "
+		         "(or 640 with a group only ntsd is in)",
+		         c->keys, errs.mode);
+	else if (check && errs.group_readable)
+		log_info("%s: note: mode %04o: its group can read the keys (right for root:ntsd, "
+		         "wrong for a shared group)",
+		         c->keys, errs.mode);
 	if (check) {
 		for (size_t i = 0; i < keyfile_count(*out); i++) {
 			const struct symkey *k = keyfile_at(*out, i);

@@ -91,8 +91,13 @@ grep -q "no \`restrict default\` line" "$WORK/risky.out"
 ok $? "--check warns about the missing restrict default"
 grep -q "risky.keys: warning: key 1 is MD5" "$WORK/risky.out"
 ok $? "--check warns about MD5 keys"
-grep -q "risky.keys: warning: readable by other users" "$WORK/risky.out"
-ok $? "--check warns about a key file others can read"
+grep -q "risky.keys: warning: mode 0644 lets every user read these secrets; chmod 600" "$WORK/risky.out"
+ok $? "--check warns about a key file others can read (mode 0644)"
+chmod 640 "$WORK/risky.keys"
+"$NTSD" --check -c "$WORK/risky.conf" >"$WORK/risky640.out" 2>&1
+[ $? -eq 0 ] && ! grep -q "risky.keys: warning: mode" "$WORK/risky640.out" &&
+	grep -q "risky.keys: note: mode 0640: its group can read the keys" "$WORK/risky640.out"
+ok $? "--check: a 0640 key file (root:ntsd) is a note, not a warning"
 printf '1 MD5 abcdefghij\n1 SHA1 0123456789abcdef0123456789abcdef01234567\n70000 SHA1 x\n' >"$WORK/bad.keys"
 printf 'local stratum 10\nkeys %s\n' "$WORK/bad.keys" >"$WORK/bad.conf"
 "$NTSD" --check -c "$WORK/bad.conf" >"$WORK/bad.out" 2>&1

@@ -369,17 +369,29 @@ static void test_load(void)
 	               key_is(keyfile_get(kf, 1), 1, MAC_MD5, "abcdefghij", 10),
 	       "load 0600 file: 2 keys, not world-readable");
 	keyfile_free(kf);
-	static const mode_t open_modes[] = { 0640, 0604, 0610, 0601, 0644 };
+	static const mode_t open_modes[] = { 0604, 0601, 0644, 0666 };
 	for (size_t i = 0; i < sizeof(open_modes) / sizeof(open_modes[0]); i++) {
 		chmod(path, open_modes[i]);
 		kf = keyfile_load(path, &e);
-		tap_ok(kf && e.n == 0 && e.world_readable, "load %04o file: flagged world_readable",
+		tap_ok(kf && e.n == 0 && e.world_readable && e.mode == open_modes[i] &&
+		           e.group_readable == ((open_modes[i] & 070) != 0),
+		       "load %04o file: flagged world_readable, mode reported",
 		       (unsigned)open_modes[i]);
+		keyfile_free(kf);
+	}
+	static const mode_t group_modes[] = { 0640, 0610 };
+	for (size_t i = 0; i < sizeof(group_modes) / sizeof(group_modes[0]); i++) {
+		chmod(path, group_modes[i]);
+		kf = keyfile_load(path, &e);
+		tap_ok(kf && e.n == 0 && !e.world_readable && e.group_readable &&
+		           e.mode == group_modes[i],
+		       "load %04o file (root:ntsd style): group_readable, not world_readable",
+		       (unsigned)group_modes[i]);
 		keyfile_free(kf);
 	}
 	chmod(path, 0400);
 	kf = keyfile_load(path, &e);
-	tap_ok(kf && !e.world_readable, "load 0400 file: not flagged");
+	tap_ok(kf && !e.world_readable && !e.group_readable, "load 0400 file: not flagged");
 	keyfile_free(kf);
 
 	kf = keyfile_load(missing, &e);
