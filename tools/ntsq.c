@@ -301,8 +301,13 @@ static int cmd_peers(struct ntsq_session *s, const struct opts *o)
 	struct ntsq_answer a;
 	size_t n;
 	enum ntsq_result r = read_assocs(s, as, &n, NULL, &a);
-	double now = (double)time(NULL);
+	struct timespec ts;
+	double now;
 	bool nts = o->nts;
+
+	/* to the nanosecond: "when" and "lastKE" are truncated ages */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 
 	if (r != NTSQ_OK)
 		return fail_query(s, r, &a, "readstat");
