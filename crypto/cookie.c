@@ -22,6 +22,7 @@ struct cookie_ctx {
 	size_t n;
 	uint32_t ids[MASTERKEY_MAX];
 	struct aead_ctx *aead[MASTERKEY_MAX]; /* same order; the last is current */
+	struct secret_rng *rng;               /* cookie nonces */
 };
 
 size_t cookie_size(uint16_t aead)
@@ -39,6 +40,11 @@ struct cookie_ctx *cookie_ctx_new(const struct masterkey_set *set)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return NULL;
+	ctx->rng = secret_rng_new();
+	if (!ctx->rng) {
+		cookie_ctx_free(ctx);
+		return NULL;
+	}
 	for (size_t i = 0; i < set->n; i++) {
 		ctx->aead[i] = aead_ctx_new(AEAD_AES_SIV_CMAC_256, set->k[i].key, MASTERKEY_LEN);
 		if (!ctx->aead[i]) {
@@ -57,6 +63,7 @@ void cookie_ctx_free(struct cookie_ctx *ctx)
 		return;
 	for (size_t i = 0; i < ctx->n; i++)
 		aead_ctx_free(ctx->aead[i]);
+	secret_rng_free(ctx->rng);
 	secret_wipe(ctx, sizeof(*ctx));
 	free(ctx);
 }
@@ -75,7 +82,7 @@ size_t cookie_seal(struct cookie_ctx *ctx, const struct cookie_keys *k, uint8_t 
 	store_be32(out, ctx->ids[ctx->n - 1]);
 	/* A fresh random nonce: equal session keys never give equal cookies,
 	 * so cookies do not link a client's requests (RFC 8915 §6, §10.1). */
-	secret_random(out + ID_LEN, COOKIE_NONCE_LEN);
+	secret_rng_bytes(ctx->rng, out + ID_LEN, COOKIE_NONCE_LEN);
 	store_be16(pt, k->aead);
 	store_be16(pt + 2, 0);
 	memcpy(pt + PT_HEAD, k->c2s, k->key_len);

@@ -21,7 +21,8 @@ bool nts_worker_init(struct nts_worker *w, const struct masterkey_set *set)
 	 * on the hot path, never allocated there. */
 	w->c2s = aead_ctx_new(AEAD_AES_SIV_CMAC_256, zero, aead_key_len(AEAD_AES_SIV_CMAC_256));
 	w->s2c = aead_ctx_new(AEAD_AES_SIV_CMAC_256, zero, aead_key_len(AEAD_AES_SIV_CMAC_256));
-	if (!w->c2s || !w->s2c || !nts_worker_set_keys(w, set)) {
+	w->rng = secret_rng_new();
+	if (!w->c2s || !w->s2c || !w->rng || !nts_worker_set_keys(w, set)) {
 		nts_worker_destroy(w);
 		return false;
 	}
@@ -47,6 +48,7 @@ void nts_worker_destroy(struct nts_worker *w)
 	cookie_ctx_free(w->cookies);
 	aead_ctx_free(w->c2s);
 	aead_ctx_free(w->s2c);
+	secret_rng_free(w->rng);
 	memset(w, 0, sizeof(*w));
 }
 
@@ -221,7 +223,7 @@ size_t nts_finish_response(struct nts_worker *w, struct nts_request *r, uint8_t 
 
 	size_t auth_start = NTP_HEADER_LEN + r->uid->len;
 	memcpy(out + NTP_HEADER_LEN, r->uid->start, r->uid->len);
-	secret_random(nonce, sizeof(nonce));
+	secret_rng_bytes(w->rng, nonce, sizeof(nonce));
 	uint8_t *a = out + auth_start;
 	store_be16(a, NTS_EF_AUTH);
 	store_be16(a + 4, NTS_NONCE_LEN);

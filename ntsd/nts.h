@@ -25,11 +25,13 @@
 
 struct masterkey_set;
 struct aead_ctx;
+struct secret_rng;
 
 struct nts_worker {
 	struct cookie_ctx *cookies; /* NULL: NTS is not enabled */
 	struct aead_ctx *c2s;       /* rekeyed per packet from the cookie */
 	struct aead_ctx *s2c;
+	struct secret_rng *rng;     /* response nonces */
 };
 
 enum nts_verdict {

@@ -2,7 +2,10 @@
 #include "crypto/secret.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tap.h"
 
@@ -98,6 +101,85 @@ static void test_random(void)
 	       seen_max);
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static int cmp16(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static void test_rng(void)
+{
+	enum { BIG = 256 * 1024 };
+	struct secret_rng *r = secret_rng_new(), *r2 = secret_rng_new();
+	uint8_t a[64], b[64], *big = malloc(BIG);
+	unsigned count[256] = { 0 };
+	bool spread = true, no_repeat = true, nonzero = true;
+
+	if (!tap_ok(r && r2 && big, "secret_rng_new")) {
+		secret_rng_free(r);
+		secret_rng_free(r2);
+		free(big);
+		return;
+	}
+	secret_rng_bytes(r, a, sizeof(a));
+	secret_rng_bytes(r2, b, sizeof(b));
+	tap_ok(memcmp(a, b, sizeof(a)) != 0, "two generators give different bytes");
+	secret_rng_bytes(r, b, sizeof(b));
+	tap_ok(memcmp(a, b, sizeof(a)) != 0, "successive calls give different bytes");
+	memset(a, 0, sizeof(a));
+	secret_rng_bytes(r, a, 0);
+	tap_ok(a[0] == 0, "secret_rng_bytes(r, p, 0) writes nothing");
+
+	/* 256 KiB in pieces of 1..600 bytes: crosses many refills and 4 reseeds */
+	for (size_t pos = 0, k = 1; pos < BIG; pos += k, k = k % 600 + 1)
+		secret_rng_bytes(r, big + pos, BIG - pos < k ? BIG - pos : k);
+	for (size_t i = 0; i < BIG; i++)
+		count[big[i]]++;
+	for (int v = 0; v < 256; v++)
+		spread = spread && count[v] > 768 && count[v] < 1280; /* 1024 +- 25% (8 sd) */
+	tap_ok(spread, "256 KiB: every byte value 768..1280 times (expected 1024)");
+	for (size_t i = 0; i + 16 <= BIG; i += 16)
+		nonzero = nonzero && !all_zero(big + i, 16);
+	qsort(big, BIG / 16, 16, cmp16);
+	for (size_t i = 16; i < BIG; i += 16)
+		no_repeat = no_repeat && memcmp(big + i - 16, big + i, 16) != 0;
+	tap_ok(nonzero && no_repeat, "no 16-byte block of the 256 KiB is zero or repeats");
+
+	/* A fork must not hand the child the parent's next bytes. */
+	int fds[2];
+	uint8_t mine[32], child[32];
+	secret_rng_bytes(r, a, 1); /* leaves bytes buffered */
+	if (pipe(fds) == 0) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			secret_rng_bytes(r, child, sizeof(child));
+			_exit(write(fds[1], child, sizeof(child)) == (ssize_t)sizeof(child) ? 0 : 1);
+		}
+		secret_rng_bytes(r, mine, sizeof(mine));
+		int status = 1;
+		bool got = pid > 0 && read(fds[0], child, sizeof(child)) == (ssize_t)sizeof(child) &&
+		           waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		           WEXITSTATUS(status) == 0;
+		tap_ok(got && memcmp(mine, child, sizeof(mine)) != 0,
+		       "after fork, parent and child draw different bytes");
+		close(fds[0]);
+		close(fds[1]);
+	} else {
+		tap_ok(false, "pipe");
+	}
+	secret_rng_free(r);
+	secret_rng_free(r2);
+	secret_rng_free(NULL);
+	free(big);
+}
+
 int main(void)
 {
 	if (!tap_ok(secret_init(), "secret_init"))
@@ -107,5 +189,6 @@ int main(void)
 	test_wipe();
 	test_equal();
 	test_random();
+	test_rng();
 	return tap_done();
 }
