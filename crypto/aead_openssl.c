@@ -1,6 +1,6 @@
 /* AES-SIV-CMAC (RFC 5297) on OpenSSL 3 primitives: S2V (aead_siv.h) over
- * a CMAC (RFC 4493) computed here on AES-CBC, encryption with an AES-CTR
- * keystream computed here on AES-ECB.
+ * the CMAC of cmac_openssl.c (AES-CBC kept in step), encryption with an
+ * AES-CTR keystream computed here on AES-ECB.
  *
  * Why not OpenSSL's own "AES-128-SIV" cipher: it ignores a zero-length
  * plaintext update, so an empty plaintext gets no tag (EncryptFinal fails,
@@ -11,18 +11,14 @@
  *
  * Why not EVP_MAC CMAC and an AES-CTR EVP cipher (this file's first
  * version): every EVP_MAC_init and every EVP_EncryptInit_ex2, even one
- * that only resets the IV, looks up OSSL_PARAMs by name (strcmp) and
- * re-queries key and IV lengths through the provider. An NTS server packet
- * needs about 15 of them (one CMAC reset per S2V component, a CTR IV per
- * message); profiled under tools/bench, that was 11% of the server's time.
- * Here the only initialisations are the two key schedules of a rekey:
- * - CMAC: the CBC context's chaining value is kept in step (`chain`), so a
- *   new message starts by XORing its first block with it, which cancels
- *   the chaining exactly as a zero IV would, without touching the IV.
- * - CTR: counter blocks Q, Q+1, ... are encrypted in batches with ECB.
- * Neither allocates. The contexts and the algorithms for each key size
- * are created once in aead_ctx_new; CMAC subkeys and chaining values live
- * in secret memory; OpenSSL's free functions cleanse the schedules. */
+ * that only resets the IV, looks up OSSL_PARAMs by name; an NTS server
+ * packet needed about 15 of them (one CMAC restart per S2V component, a
+ * CTR IV per message), 11% of the server's time under tools/bench. Now
+ * the only initialisations are the two key schedules of a rekey: CMAC
+ * restarts without one (cmac_openssl.h), and CTR encrypts the counter
+ * blocks Q, Q+1, ... in batches with ECB. Neither allocates. The contexts
+ * for each key size are created once in aead_ctx_new; OpenSSL's free
+ * functions cleanse the schedules. */
 #include "config.h"
 #include "crypto/aead.h"
 
@@ -31,6 +27,7 @@
 #include <string.h>
 
 #include "crypto/aead_siv.h"
+#include "crypto/cmac_openssl.h"
 #include "crypto/secret.h"
 
 #define N_SIZES 3 /* AES-128, -192, -256: ids 15, 16, 17 */
@@ -41,19 +38,11 @@
 /* Bytes per EVP_EncryptUpdate call (stack buffers); a multiple of 16. */
 #define CHUNK 512
 
-struct siv_state {
-	uint8_t sub1[SIV_BLOCK]; /* CMAC subkey K1 (RFC 4493 §2.3) */
-	uint8_t sub2[SIV_BLOCK]; /* CMAC subkey K2 */
-	uint8_t chain[N_SIZES][SIV_BLOCK]; /* each CBC context's chaining value */
-};
-
 struct aead_ctx {
 	uint16_t id; /* 0 until a key is set (or after a failure) */
 	int size;    /* index into the arrays below */
-	struct siv_state *s;
-	EVP_CIPHER *cbc[N_SIZES];
+	struct ossl_cmac mac[N_SIZES]; /* CMAC under K1 */
 	EVP_CIPHER *ecb[N_SIZES];
-	EVP_CIPHER_CTX *mac[N_SIZES]; /* AES-CBC under K1, for CMAC */
 	EVP_CIPHER_CTX *enc[N_SIZES]; /* AES-ECB under K2, for CTR */
 };
 
@@ -71,12 +60,6 @@ size_t aead_key_len(uint16_t id)
 	}
 }
 
-static void xor_block(uint8_t *dst, const uint8_t *src)
-{
-	for (int i = 0; i < SIV_BLOCK; i++)
-		dst[i] ^= src[i];
-}
-
 /* One EVP_EncryptUpdate of exactly len bytes (a multiple of 16). */
 static bool update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len)
 {
@@ -91,38 +74,26 @@ static void forget(struct aead_ctx *ctx, int size)
 {
 	static const uint8_t zero[32];
 
-	(void)EVP_EncryptInit_ex2(ctx->mac[size], NULL, zero, zero, NULL);
+	ossl_cmac_forget(&ctx->mac[size]);
 	(void)EVP_EncryptInit_ex2(ctx->enc[size], NULL, zero, NULL, NULL);
-	memset(ctx->s->chain[size], 0, SIV_BLOCK);
 }
 
 bool aead_ctx_rekey(struct aead_ctx *ctx, uint16_t id, const uint8_t *key, size_t keylen)
 {
-	static const uint8_t zero[SIV_BLOCK];
 	size_t len = aead_key_len(id), half = len / 2;
-	struct siv_state *s;
 	int size;
 
 	if (!ctx || !key || len == 0 || keylen != len)
 		return false;
-	s = ctx->s;
 	size = (int)(half - 16) / 8;
 	if (ctx->id != 0 && ctx->size != size)
 		forget(ctx, ctx->size);
 	ctx->id = 0;
-	/* The zero IV makes the chaining value 0; L = AES(K1, 0) moves it to L. */
-	if (EVP_EncryptInit_ex2(ctx->mac[size], NULL, key, zero, NULL) != 1 ||
-	    EVP_EncryptInit_ex2(ctx->enc[size], NULL, key + half, NULL, NULL) != 1 ||
-	    !update(ctx->mac[size], s->chain[size], zero, SIV_BLOCK)) {
+	if (!ossl_cmac_rekey(&ctx->mac[size], key) ||
+	    EVP_EncryptInit_ex2(ctx->enc[size], NULL, key + half, NULL, NULL) != 1) {
 		forget(ctx, size);
-		secret_wipe(s->sub1, sizeof(s->sub1));
-		secret_wipe(s->sub2, sizeof(s->sub2));
 		return false;
 	}
-	memcpy(s->sub1, s->chain[size], SIV_BLOCK);
-	siv_dbl(s->sub1);
-	memcpy(s->sub2, s->sub1, SIV_BLOCK);
-	siv_dbl(s->sub2);
 	ctx->id = id;
 	ctx->size = size;
 	return true;
@@ -131,18 +102,13 @@ bool aead_ctx_rekey(struct aead_ctx *ctx, uint16_t id, const uint8_t *key, size_
 /* Fetches the algorithms and binds each size's contexts to them; no key. */
 static bool setup(struct aead_ctx *ctx)
 {
-	static const char *const cbc[N_SIZES] = { "AES-128-CBC", "AES-192-CBC", "AES-256-CBC" };
 	static const char *const ecb[N_SIZES] = { "AES-128-ECB", "AES-192-ECB", "AES-256-ECB" };
 
 	for (int i = 0; i < N_SIZES; i++) {
-		ctx->cbc[i] = EVP_CIPHER_fetch(NULL, cbc[i], NULL);
 		ctx->ecb[i] = EVP_CIPHER_fetch(NULL, ecb[i], NULL);
-		ctx->mac[i] = EVP_CIPHER_CTX_new();
 		ctx->enc[i] = EVP_CIPHER_CTX_new();
-		if (!ctx->cbc[i] || !ctx->ecb[i] || !ctx->mac[i] || !ctx->enc[i] ||
-		    EVP_EncryptInit_ex2(ctx->mac[i], ctx->cbc[i], NULL, NULL, NULL) != 1 ||
-		    EVP_EncryptInit_ex2(ctx->enc[i], ctx->ecb[i], NULL, NULL, NULL) != 1 ||
-		    EVP_CIPHER_CTX_set_padding(ctx->mac[i], 0) != 1 ||
+		if (!ossl_cmac_init(&ctx->mac[i], (size_t)(16 + 8 * i)) || !ctx->ecb[i] ||
+		    !ctx->enc[i] || EVP_EncryptInit_ex2(ctx->enc[i], ctx->ecb[i], NULL, NULL, NULL) != 1 ||
 		    EVP_CIPHER_CTX_set_padding(ctx->enc[i], 0) != 1)
 			return false;
 	}
@@ -158,8 +124,7 @@ struct aead_ctx *aead_ctx_new(uint16_t id, const uint8_t *key, size_t keylen)
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return NULL;
-	ctx->s = secret_alloc(sizeof(*ctx->s));
-	if (!ctx->s || !setup(ctx) || !aead_ctx_rekey(ctx, id, key, keylen)) {
+	if (!setup(ctx) || !aead_ctx_rekey(ctx, id, key, keylen)) {
 		aead_ctx_free(ctx);
 		return NULL;
 	}
@@ -170,78 +135,25 @@ void aead_ctx_free(struct aead_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	/* The free function cleanses the key schedule it holds. */
+	/* The free functions cleanse the key schedules they hold. */
 	for (int i = 0; i < N_SIZES; i++) {
-		EVP_CIPHER_CTX_free(ctx->mac[i]);
+		ossl_cmac_destroy(&ctx->mac[i]);
 		EVP_CIPHER_CTX_free(ctx->enc[i]);
-		EVP_CIPHER_free(ctx->cbc[i]);
 		EVP_CIPHER_free(ctx->ecb[i]);
 	}
-	secret_free(ctx->s);
 	free(ctx);
 }
 
-/* Copies n bytes from offset pos of the message a || b into dst. */
-static void gather(const uint8_t *a, size_t alen, const uint8_t *b, size_t pos, size_t n,
-                   uint8_t *dst)
-{
-	if (pos < alen) {
-		size_t k = n < alen - pos ? n : alen - pos;
-		memcpy(dst, a + pos, k);
-		dst += k;
-		n -= k;
-		pos += k;
-	}
-	if (n)
-		memcpy(dst, b + (pos - alen), n);
-}
-
-/* CMAC under K1 of a || b (RFC 4493 §2.4): CBC-MAC of all blocks but the
- * last, then the last XORed with subkey K1 (complete) or padded and XORed
- * with K2. The CBC context continues from the previous message, so the
- * message's first block is XORed with the chaining value left by it. On a
- * backend failure the context is unusable until the next rekey. */
+/* CMAC under K1 of a || b, for siv_s2v. */
 static bool cmac(void *vctx, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
                  uint8_t out[SIV_BLOCK])
 {
 	struct aead_ctx *ctx = vctx;
-	EVP_CIPHER_CTX *c = ctx->mac[ctx->size];
-	uint8_t *chain = ctx->s->chain[ctx->size];
-	uint8_t in[CHUNK], tmp[CHUNK], last[SIV_BLOCK];
-	size_t total = alen + blen, bulk, rem, pos, n = 0;
-	bool ok = true;
 
-	/* all blocks but the last one, which may be partial or empty */
-	bulk = total == 0 ? 0 : (total - 1) / SIV_BLOCK * SIV_BLOCK;
-	for (pos = 0; ok && pos < bulk; pos += n) {
-		n = bulk - pos < CHUNK ? bulk - pos : CHUNK;
-		gather(a, alen, b, pos, n, in);
-		if (pos == 0)
-			xor_block(in, chain);
-		ok = update(c, tmp, in, n);
-	}
-	if (ok && bulk > 0)
-		memcpy(chain, tmp + n - SIV_BLOCK, SIV_BLOCK);
-	rem = total - bulk;
-	memset(last, 0, sizeof(last));
-	gather(a, alen, b, bulk, rem, last);
-	if (rem == SIV_BLOCK) {
-		xor_block(last, ctx->s->sub1);
-	} else {
-		last[rem] = 0x80;
-		xor_block(last, ctx->s->sub2);
-	}
-	if (bulk == 0)
-		xor_block(last, chain);
-	ok = ok && update(c, chain, last, SIV_BLOCK);
-	if (ok)
-		memcpy(out, chain, SIV_BLOCK);
-	else
-		ctx->id = 0;
-	secret_wipe(in, bulk < CHUNK ? bulk : CHUNK);
-	secret_wipe(tmp, bulk < CHUNK ? bulk : CHUNK);
-	secret_wipe(last, sizeof(last));
-	return ok;
+	if (ossl_cmac_mac(&ctx->mac[ctx->size], a, alen, b, blen, out))
+		return true;
+	ctx->id = 0;
+	return false;
 }
 
 /* Q + 1 mod 2^128, big-endian. */

@@ -5,21 +5,25 @@
 #include "crypto/mac.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
+#include "crypto/cmac_openssl.h"
 #include "crypto/mac_internal.h"
 
 /* Everything is fetched and allocated here, once per thread, so that
  * mac_compute only re-initialises existing contexts. A digest the
- * provider refuses (MD5 under FIPS) stays NULL and fails per call. */
+ * provider refuses (MD5 under FIPS) stays NULL and fails per call.
+ * AES128CMAC keeps the last key it was given (in secret memory) and
+ * rekeys only when the next call brings another one: a server whose
+ * clients share one key never rekeys. */
 struct mac_ctx {
 	EVP_MD *md[MAC_SHA512 + 1];
 	EVP_MD_CTX *mdctx; /* shared by all digests: see digest() */
-	EVP_MAC *cmac;
-	EVP_MAC_CTX *cmacctx;
+	struct ossl_cmac cmac;
+	bool cmac_ok;      /* cmac could be set up */
+	uint8_t *cmac_key; /* 16 bytes of secret memory: the key cmac holds */
 };
 
 static const char *const md_names[MAC_SHA512 + 1] = {
@@ -30,45 +34,32 @@ static const char *const md_names[MAC_SHA512 + 1] = {
 struct mac_ctx *mac_ctx_new(void)
 {
 	struct mac_ctx *ctx = calloc(1, sizeof(*ctx));
-	OSSL_PARAM params[2];
-	char cipher[] = "AES-128-CBC";
 
 	if (!ctx)
 		return NULL;
 	for (int a = MAC_MD5; a <= MAC_SHA512; a++)
 		ctx->md[a] = EVP_MD_fetch(NULL, md_names[a], NULL);
-	if (!(ctx->mdctx = EVP_MD_CTX_new()))
-		goto fail;
-	ctx->cmac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_CMAC, NULL);
-	if (ctx->cmac) {
-		ctx->cmacctx = EVP_MAC_CTX_new(ctx->cmac);
-		if (!ctx->cmacctx)
-			goto fail;
-		/* The cipher is fixed for the context's lifetime; only the key
-		 * changes per call (EVP_MAC_init). */
-		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0);
-		params[1] = OSSL_PARAM_construct_end();
-		if (!EVP_MAC_CTX_set_params(ctx->cmacctx, params)) {
-			EVP_MAC_CTX_free(ctx->cmacctx);
-			ctx->cmacctx = NULL;
-		}
+	ctx->mdctx = EVP_MD_CTX_new();
+	ctx->cmac_key = secret_alloc(16);
+	if (!ctx->mdctx || !ctx->cmac_key) {
+		mac_ctx_free(ctx);
+		return NULL;
 	}
+	/* Without AES-128-CBC (an odd provider), AES128CMAC fails per call. */
+	ctx->cmac_ok = ossl_cmac_init(&ctx->cmac, 16);
 	return ctx;
-fail:
-	mac_ctx_free(ctx);
-	return NULL;
 }
 
 void mac_ctx_free(struct mac_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	/* EVP_MD_CTX_free and EVP_MAC_CTX_free cleanse the keyed state. */
+	/* EVP_MD_CTX_free cleanses the keyed state; so does ossl_cmac_destroy. */
 	EVP_MD_CTX_free(ctx->mdctx);
 	for (int a = MAC_MD5; a <= MAC_SHA512; a++)
 		EVP_MD_free(ctx->md[a]);
-	EVP_MAC_CTX_free(ctx->cmacctx);
-	EVP_MAC_free(ctx->cmac);
+	ossl_cmac_destroy(&ctx->cmac);
+	secret_free(ctx->cmac_key);
 	free(ctx);
 }
 
@@ -98,16 +89,14 @@ static size_t digest(struct mac_ctx *ctx, enum mac_alg alg, const uint8_t *key, 
 static size_t cmac(struct mac_ctx *ctx, const uint8_t *key, size_t keylen, const uint8_t *msg,
                    size_t msglen, uint8_t *out)
 {
-	size_t n = 0;
-
-	if (!ctx->cmacctx)
+	if (!ctx->cmac_ok || keylen != 16)
 		return 0;
-	/* EVP_MAC_init with a key re-keys the existing cipher context. */
-	if (!EVP_MAC_init(ctx->cmacctx, key, keylen, NULL) ||
-	    !EVP_MAC_update(ctx->cmacctx, msg, msglen) ||
-	    !EVP_MAC_final(ctx->cmacctx, out, &n, MAC_MAX_DIGEST))
-		return 0;
-	return n;
+	if (!ctx->cmac.keyed || !secret_equal(ctx->cmac_key, key, 16)) {
+		if (!ossl_cmac_rekey(&ctx->cmac, key))
+			return 0;
+		memcpy(ctx->cmac_key, key, 16);
+	}
+	return ossl_cmac_mac(&ctx->cmac, msg, msglen, NULL, 0, out) ? OSSL_CMAC_BLOCK : 0;
 }
 
 size_t mac_compute(struct mac_ctx *ctx, enum mac_alg alg, const uint8_t *key, size_t keylen,

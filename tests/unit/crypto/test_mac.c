@@ -339,6 +339,42 @@ static void test_key_lengths(uint64_t *st)
 	       MAC_MAX_KEY + 1);
 }
 
+/* One context switching between AES128CMAC keys (the OpenSSL backend
+ * keeps the last key and rekeys only for another): every answer equals a
+ * fresh context's, keys one bit apart included. */
+static void test_key_switching(uint64_t *st)
+{
+	uint8_t keys[3][16], msg[100], out[MAC_MAX_DIGEST], ref[3][MAC_MAX_DIGEST];
+	struct mac_ctx *fresh;
+	bool ok = true, distinct;
+
+	fill(keys[0], sizeof(keys[0]), st);
+	fill(keys[1], sizeof(keys[1]), st);
+	memcpy(keys[2], keys[0], 16);
+	keys[2][15] ^= 1;
+	fill(msg, sizeof(msg), st);
+	for (int k = 0; k < 3; k++) {
+		fresh = mac_ctx_new();
+		ok = ok && fresh && mac_compute(fresh, MAC_AES128CMAC, keys[k], 16, msg, sizeof(msg),
+		                                ref[k]) == 16;
+		mac_ctx_free(fresh);
+	}
+	distinct = ok && memcmp(ref[0], ref[1], 16) && memcmp(ref[0], ref[2], 16) &&
+	           memcmp(ref[1], ref[2], 16);
+	static const int order[] = { 0, 0, 1, 0, 2, 2, 1, 2, 0 };
+	for (size_t i = 0; ok && i < sizeof(order) / sizeof(order[0]); i++) {
+		int k = order[i];
+		ok = mac_compute(ctx, MAC_AES128CMAC, keys[k], 16, msg, sizeof(msg), out) == 16 &&
+		     memcmp(out, ref[k], 16) == 0 &&
+		     mac_verify(ctx, MAC_AES128CMAC, keys[k], 16, msg, sizeof(msg), ref[k], 16) &&
+		     !mac_verify(ctx, MAC_AES128CMAC, keys[k], 16, msg, sizeof(msg), ref[(k + 1) % 3],
+		                 16);
+	}
+	tap_ok(ok && distinct,
+	       "AES128CMAC: one context switching keys A A B A A' A' B A' A (A' one bit off) "
+	       "matches fresh contexts");
+}
+
 static void test_bad_args(void)
 {
 	uint8_t k[16] = { 0 }, m[8] = { 0 }, out[MAC_MAX_DIGEST];
@@ -428,6 +464,7 @@ int main(void)
 	test_real_packets();
 	test_tamper(&st);
 	test_key_lengths(&st);
+	test_key_switching(&st);
 	test_bad_args();
 	test_random(&st);
 	mac_ctx_free(ctx);
