@@ -144,11 +144,13 @@ static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_
 	return buf;
 }
 
-/* Resolves host:port (numeric or by name) into up to max addresses. */
-static size_t resolve(const char *host, uint16_t port, struct sockaddr_storage *out,
-                      socklen_t *lens, size_t max, char *err, size_t errlen)
+/* Resolves host:port into up to max addresses; with numeric_only, only
+ * an address literal (never a DNS query, so it cannot block). */
+static size_t resolve_ex(const char *host, uint16_t port, struct sockaddr_storage *out,
+                         socklen_t *lens, size_t max, bool numeric_only, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_family = AF_UNSPEC };
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_family = AF_UNSPEC,
+		                  .ai_flags = numeric_only ? AI_NUMERICHOST : 0 };
 	struct addrinfo *res = NULL;
 	char portstr[8];
 	size_t n = 0;
@@ -170,6 +172,12 @@ static size_t resolve(const char *host, uint16_t port, struct sockaddr_storage *
 	if (!n)
 		snprintf(err, errlen, "%s has no usable address", host);
 	return n;
+}
+
+static size_t resolve(const char *host, uint16_t port, struct sockaddr_storage *out,
+                      socklen_t *lens, size_t max, char *err, size_t errlen)
+{
+	return resolve_ex(host, port, out, lens, max, false, err, errlen);
 }
 
 /* Opens a socket connected to the source's NTP address, registered with
@@ -216,6 +224,14 @@ static void set_error(struct src *x, const char *fmt, const char *detail)
 	}
 }
 
+/* Seconds until the source's next poll. */
+static double poll_interval(struct sources *s, struct src *x)
+{
+	if (sync_want_burst(s->sync, x->idx))
+		return SYNC_BURST_INTERVAL;
+	return ldexp(1.0, sync_poll_exponent(s->sync, x->idx));
+}
+
 /* ---- NTS key exchange, in a helper thread per source ---- */
 
 static void *ke_main(void *arg)
@@ -247,17 +263,64 @@ static void *ke_main(void *arg)
 	return NULL;
 }
 
-static void ke_start(struct sources *s, struct src *x, double mono)
+/* A `server` name that is not an address is looked up here, in a helper
+ * thread as for NTS-KE: a resolver that hangs (a DNS server that is down
+ * costs 10 s per lookup) delays neither the other sources nor, at start,
+ * serving time. Results go through ke_addr/ke_status/ke_err. */
+static void *dns_main(void *arg)
 {
-	(void)s;
+	struct src *x = arg;
+	socklen_t len = 0;
+
+	x->ke_status = resolve(x->a.host, x->a.port ? x->a.port : 123, &x->ke_addr, &len, 1,
+	                       x->ke_err, sizeof(x->ke_err))
+	                   ? KE_CLIENT_OK
+	                   : KE_CLIENT_RESOLVE;
+	x->ke_addrlen = len;
+	atomic_store(&x->ke_state, KE_DONE);
+	uint64_t one = 1;
+	ssize_t w = write(x->owner->stopfd, &one, sizeof(one)); /* wake the poller */
+	(void)w;
+	return NULL;
+}
+
+/* Runs fn (ke_main or dns_main) for x in a helper thread. */
+static void helper_start(struct src *x, double mono, void *(*fn)(void *))
+{
 	if (atomic_load(&x->ke_state) != KE_IDLE || mono < x->ke_retry_at)
 		return;
 	atomic_store(&x->ke_state, KE_RUNNING);
-	if (pthread_create(&x->ke_thread, NULL, ke_main, x) != 0) {
+	if (pthread_create(&x->ke_thread, NULL, fn, x) != 0) {
 		atomic_store(&x->ke_state, KE_IDLE);
 		x->ke_retry_at = mono + 10;
-		set_error(x, "NTS-KE: cannot start a thread%s", "");
+		set_error(x, "cannot start a helper thread%s", "");
 	}
+}
+
+/* A name lookup finished: use the address, or retry at the next poll. */
+static void dns_finish(struct sources *s, struct src *x, double mono)
+{
+	char err[200];
+
+	if (x->ke_status != KE_CLIENT_OK) {
+		set_error(x, "%s", x->ke_err);
+		sync_poll_done(s->sync, x->idx, false);
+		x->ke_retry_at = mono + poll_interval(s, x);
+		x->next_poll = x->ke_retry_at;
+		return;
+	}
+	x->addr = x->ke_addr;
+	x->addrlen = x->ke_addrlen;
+	sync_set_refid(s->sync, x->idx, source_refid(s, &x->addr));
+	if (!open_socket(s, x, err, sizeof(err))) {
+		set_error(x, "%s", err);
+		x->ke_retry_at = mono + 60;
+		x->next_poll = x->ke_retry_at;
+		return;
+	}
+	log_info("Source %s: resolved to %s", x->label, addr_text(&x->addr, err, sizeof(err)));
+	set_error(x, "%s", "");
+	x->next_poll = mono;
 }
 
 static void ke_finish(struct sources *s, struct src *x, double mono)
@@ -266,6 +329,10 @@ static void ke_finish(struct sources *s, struct src *x, double mono)
 
 	pthread_join(x->ke_thread, NULL);
 	atomic_store(&x->ke_state, KE_IDLE);
+	if (!(x->a.flags & CONF_ASSOC_NTS)) {
+		dns_finish(s, x, mono);
+		return;
+	}
 	if (x->ke_status != KE_CLIENT_OK) {
 		x->ke_failures++;
 		double wait = pow(2.0, x->ke_failures < 10 ? x->ke_failures : 10);
@@ -316,17 +383,9 @@ static void ke_finish(struct sources *s, struct src *x, double mono)
 
 /* ---- polling ---- */
 
-static double poll_interval(struct sources *s, struct src *x)
-{
-	if (sync_want_burst(s->sync, x->idx))
-		return SYNC_BURST_INTERVAL;
-	return ldexp(1.0, sync_poll_exponent(s->sync, x->idx));
-}
-
 static void poll_source(struct sources *s, struct src *x, double mono)
 {
 	uint8_t buf[1280];
-	char err[200];
 
 	if (x->waiting) {
 		x->waiting = false;
@@ -349,27 +408,15 @@ static void poll_source(struct sources *s, struct src *x, double mono)
 		}
 		if (!x->nts_ready || nts_client_cookies(&x->nts) == 0) {
 			x->nts_ready = false;
-			ke_start(s, x, mono);
+			helper_start(x, mono, ke_main);
 			x->next_poll = (x->ke_retry_at > mono ? x->ke_retry_at : mono + 1);
 			return;
 		}
 	} else if (x->fd < 0) {
-		struct sockaddr_storage ss;
-		socklen_t len;
-		if (!resolve(x->a.host, x->a.port ? x->a.port : 123, &ss, &len, 1, err, sizeof(err))) {
-			set_error(x, "%s", err);
-			sync_poll_done(s->sync, x->idx, false);
-			x->next_poll = mono + poll_interval(s, x);
-			return;
-		}
-		x->addr = ss;
-		x->addrlen = len;
-		sync_set_refid(s->sync, x->idx, source_refid(s, &x->addr));
-		if (!open_socket(s, x, err, sizeof(err))) {
-			set_error(x, "%s", err);
-			x->next_poll = mono + 60;
-			return;
-		}
+		if (atomic_load(&x->ke_state) == KE_IDLE)
+			helper_start(x, mono, dns_main);
+		x->next_poll = mono + 1; /* dns_finish schedules the first poll */
+		return;
 	}
 
 	int pexp = sync_poll_exponent(s->sync, x->idx);
@@ -820,7 +867,15 @@ struct sources *sources_new(const struct sources_opts *o, char *err, size_t errl
 			continue;
 		}
 		size_t want = a->kind == CONF_ASSOC_POOL ? POOL_MAX : 1;
-		size_t got = resolve(a->host, a->port ? a->port : 123, ss, lens, want, rerr, sizeof(rerr));
+		size_t got = resolve_ex(a->host, a->port ? a->port : 123, ss, lens, want,
+		                        a->kind != CONF_ASSOC_POOL, rerr, sizeof(rerr));
+		if (!got && a->kind != CONF_ASSOC_POOL) {
+			/* a name: looked up by the poller's helper, never here */
+			log_info("%s:%u: resolving %s in the background", a->file, a->line, a->host);
+			if (!add_source(s, a, NULL, 0, err, errlen))
+				goto fail;
+			continue;
+		}
 		if (!got) {
 			log_warn("%s:%u: %s; retrying at each poll", a->file, a->line, rerr);
 			if (!add_source(s, a, NULL, 0, err, errlen))
