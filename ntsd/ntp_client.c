@@ -104,6 +104,14 @@ enum ntp_client_result ntp_client_response(struct ntp_client_state *st,
 	 * a duplicate, a replay or a spoof and is ignored (st stays pending). */
 	if (h.mode != NTP_MODE_SERVER || h.org != st->xmt || h.version < 1 || h.version > 4)
 		return NTP_CLIENT_BOGUS;
+	/* A time answer (no kiss, synchronized) without receive or transmit
+	 * timestamp is no answer either; ignored before the authentication
+	 * check, so that it ends nothing (st stays pending, an NTS client
+	 * keeps its state) and the genuine answer may follow. */
+	bool kiss_or_unsync =
+	    h.stratum == 0 || h.leap == NTP_LEAP_UNSYNC || h.stratum >= NTP_STRATUM_UNSYNC;
+	if (!kiss_or_unsync && (h.xmt == 0 || h.rec == 0))
+		return NTP_CLIENT_BOGUS;
 	out->stratum = h.stratum;
 	out->leap = h.leap;
 	out->refid = h.refid;
@@ -149,8 +157,6 @@ enum ntp_client_result ntp_client_response(struct ntp_client_state *st,
 	}
 	if (h.leap == NTP_LEAP_UNSYNC || h.stratum >= NTP_STRATUM_UNSYNC)
 		return NTP_CLIENT_UNSYNC;
-	if (h.xmt == 0 || h.rec == 0)
-		return NTP_CLIENT_BOGUS;
 
 	out->t1 = st->t1;
 	out->t2 = h.rec;

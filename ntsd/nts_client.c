@@ -14,6 +14,17 @@ static size_t pad4(size_t n)
 	return (n + 3) & ~(size_t)3;
 }
 
+/* A Cookie field is 4 + the cookie padded to 4; RFC 7822 §3 wants at
+ * least 16 bytes, so a cookie under 12 bytes could only go out in a
+ * field every server (ntsd's codec included) drops. Such cookies, and
+ * empty or oversized ones, are not used. */
+#define COOKIE_MIN 12
+
+static bool cookie_usable(size_t len)
+{
+	return len >= COOKIE_MIN && len <= KE_CLIENT_COOKIE_MAX;
+}
+
 bool nts_client_init(struct nts_client *c, const struct ke_client_result *r)
 {
 	memset(c, 0, sizeof(*c));
@@ -26,12 +37,18 @@ bool nts_client_init(struct nts_client *c, const struct ke_client_result *r)
 		return false;
 	}
 	for (size_t i = 0; i < r->n_cookies; i++) {
-		if (r->cookie_len[i] == 0 || r->cookie_len[i] > KE_CLIENT_COOKIE_MAX)
+		if (!cookie_usable(r->cookie_len[i]))
 			continue;
 		memcpy(c->cookies[c->n], r->cookies[i], r->cookie_len[i]);
 		c->cookie_len[c->n++] = r->cookie_len[i];
 	}
-	return c->n > 0;
+	if (c->n == 0) {
+		/* No usable cookie: refused like the other failures, holding
+		 * nothing (the AEAD contexts would leak otherwise). */
+		nts_client_wipe(c);
+		return false;
+	}
+	return true;
 }
 
 size_t nts_client_cookies(const struct nts_client *c)
@@ -50,7 +67,7 @@ static void push_cookie(struct nts_client *c, const uint8_t *p, size_t len)
 {
 	size_t slot;
 
-	if (len == 0 || len > KE_CLIENT_COOKIE_MAX)
+	if (!cookie_usable(len))
 		return;
 	if (c->n == KE_MAX_COOKIES) { /* full: drop the oldest */
 		secret_wipe(c->cookies[c->head], KE_CLIENT_COOKIE_MAX);
@@ -143,19 +160,24 @@ static bool parse_auth(const struct ntp_ef *ef, const uint8_t **nonce, size_t *n
 }
 
 /* Cookies from the decrypted fields (§5.7); other encrypted fields are
- * ignored. False if the plaintext is not a sequence of fields. */
+ * ignored. False if the plaintext is not a sequence of fields, and then
+ * nothing is taken: the first pass only checks, so that a response that
+ * is refused (and could be replayed while the request stays pending)
+ * never puts a cookie in the jar. */
 static bool take_cookies(struct nts_client *c, const uint8_t *pt, size_t len)
 {
-	struct buf b = buf_reader(pt, len);
+	for (int pass = 0; pass < 2; pass++) {
+		struct buf b = buf_reader(pt, len);
 
-	while (buf_left(&b) > 0) {
-		uint16_t type, eflen;
-		const uint8_t *body;
-		if (!buf_get_u16(&b, &type) || !buf_get_u16(&b, &eflen) || eflen < 4 ||
-		    !(body = buf_take(&b, (size_t)eflen - 4)))
-			return false;
-		if (type == NTS_EF_COOKIE)
-			push_cookie(c, body, (size_t)eflen - 4);
+		while (buf_left(&b) > 0) {
+			uint16_t type, eflen;
+			const uint8_t *body;
+			if (!buf_get_u16(&b, &type) || !buf_get_u16(&b, &eflen) || eflen < 4 ||
+			    !(body = buf_take(&b, (size_t)eflen - 4)))
+				return false;
+			if (pass == 1 && type == NTS_EF_COOKIE)
+				push_cookie(c, body, (size_t)eflen - 4);
+		}
 	}
 	return true;
 }

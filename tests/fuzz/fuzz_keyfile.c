@@ -1,7 +1,7 @@
 /* libFuzzer harness for the ntpd key file parser. Not built by meson:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I<builddir> -I. \
  *     tests/fuzz/fuzz_keyfile.c crypto/keyfile.c crypto/secret.c \
- *     crypto/mac_openssl.c -lsodium -lcrypto -o fuzz_keyfile
+ *     crypto/mac_openssl.c crypto/cmac_openssl.c -lsodium -lcrypto -o fuzz_keyfile
  * Besides memory safety it checks the API's promises: a result comes
  * back exactly when no error was reported, keys are sorted by id and
  * within the length rules, and every key is found by keyfile_get.

@@ -47,6 +47,36 @@ static size_t answer(const struct ntp_client_state *st, uint8_t *p, uint8_t leap
 	return NTP_HEADER_LEN;
 }
 
+/* A hand-made NTS answer to the outstanding request of c: our unique id,
+ * then an authenticator sealed with the S2C key around pt. */
+static size_t nts_answer(const struct ntp_client_state *st, const struct nts_client *c,
+                         const struct cookie_keys *k, uint8_t *p, const uint8_t *pt, size_t ptlen)
+{
+	static const uint8_t nonce[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	uint64_t t = 3900000000ull * S;
+	size_t n = answer(st, p, 0, 2, 0x7f000001, t, t), ctlen = 0;
+
+	store_be16(p + n, 0x0104);
+	store_be16(p + n + 2, 4 + sizeof(c->uid));
+	memcpy(p + n + 4, c->uid, sizeof(c->uid));
+	n += 4 + sizeof(c->uid);
+	struct aead_ctx *a = aead_ctx_new(k->aead, k->s2c, k->key_len);
+	struct aead_ad ad = { p, n };
+	if (!a || !aead_seal(a, &ad, 1, nonce, sizeof(nonce), pt, ptlen, p + n + 8 + sizeof(nonce),
+	                     NTP_MAX_PACKET - n - 8 - sizeof(nonce), &ctlen)) {
+		aead_ctx_free(a);
+		return 0;
+	}
+	aead_ctx_free(a);
+	store_be16(p + n, 0x0404);
+	store_be16(p + n + 2, (uint16_t)(8 + sizeof(nonce) + ((ctlen + 3) & ~(size_t)3)));
+	store_be16(p + n + 4, sizeof(nonce));
+	store_be16(p + n + 6, (uint16_t)ctlen);
+	memcpy(p + n + 8, nonce, sizeof(nonce));
+	memset(p + n + 8 + sizeof(nonce) + ctlen, 0, ((ctlen + 3) & ~(size_t)3) - ctlen);
+	return n + 8 + sizeof(nonce) + ((ctlen + 3) & ~(size_t)3);
+}
+
 static bool near(double a, double b)
 {
 	return fabs(a - b) < 1e-9;
@@ -114,6 +144,20 @@ int main(void)
 	tap_ok(st.pending, "after BOGUS answers the request is still outstanding");
 	n = answer(&st, out, 0, 2, 0, t1, t1);
 	tap_ok(ntp_client_response(&st, &none, out, n, t1, &s) == NTP_CLIENT_OK, "then the genuine one is taken");
+	/* Found by tests/fuzz/fuzz_client.c (input 00050000 2402 + 46 zero
+	 * bytes): an answer with our origin but no receive or transmit
+	 * timestamp was BOGUS yet ended the exchange (st.pending false), so
+	 * the genuine answer that followed was refused. */
+	ntp_client_request(&st, &none, t1, req, sizeof(req));
+	n = answer(&st, out, 0, 2, 0, 0, t1);
+	enum ntp_client_result r0 = ntp_client_response(&st, &none, out, n, t1, &s);
+	n = answer(&st, out, 0, 2, 0, t1, 0);
+	enum ntp_client_result r1 = ntp_client_response(&st, &none, out, n, t1, &s);
+	tap_ok(r0 == NTP_CLIENT_BOGUS && r1 == NTP_CLIENT_BOGUS && st.pending,
+	       "a time answer with rec or xmt zero: BOGUS, the request still outstanding");
+	n = answer(&st, out, 0, 2, 0, t1, t1);
+	tap_ok(ntp_client_response(&st, &none, out, n, t1, &s) == NTP_CLIENT_OK,
+	       "then the genuine one is taken");
 
 	/* KoD and unsynchronized. */
 	static const struct {
@@ -229,6 +273,39 @@ int main(void)
 	tap_ok(len > 48 && n > 48 && ntp_client_response(&st, &na, out, n, clock_ntp_now(), &s) == NTP_CLIENT_OK &&
 	               s.authenticated && nts_client_cookies(&nc) == 8,
 	       "NTS with one cookie: authenticated answer, 7 placeholders gave 8 cookies");
+	/* Found by tests/fuzz/fuzz_client.c: an authenticated answer whose
+	 * encrypted fields end in a malformed one was refused, but the
+	 * cookies before it were taken, and again each time it was replayed
+	 * (the request stays outstanding): cookies held twice, then sent
+	 * twice. */
+	static const uint8_t one_cookie[] = { 0x02, 0x04, 0x00, 0x10, 0xaa, 0xbb, 0xcc, 0xdd,
+		                              0xaa, 0xbb, 0xcc, 0xdd, 0xaa, 0xbb, 0xcc, 0xdd };
+	static const uint8_t bad_tail[] = { 0x02, 0x04, 0x00, 0x10, 0xaa, 0xbb, 0xcc, 0xdd,
+		                            0xaa, 0xbb, 0xcc, 0xdd, 0xaa, 0xbb, 0xcc, 0xdd,
+		                            0x00, 0x01, 0x00, 0x02 };
+	len = ntp_client_request(&st, &na, clock_ntp_now(), req, sizeof(req));
+	size_t held = nts_client_cookies(&nc);
+	n = nts_answer(&st, &nc, &ck, out, bad_tail, sizeof(bad_tail));
+	enum ntp_client_result b1 = ntp_client_response(&st, &na, out, n, clock_ntp_now(), &s);
+	enum ntp_client_result b2 = ntp_client_response(&st, &na, out, n, clock_ntp_now(), &s);
+	tap_ok(len > 48 && n > 48 && b1 == NTP_CLIENT_AUTH_FAIL && b2 == NTP_CLIENT_AUTH_FAIL &&
+	               st.pending && nts_client_cookies(&nc) == held,
+	       "NTS: an authenticated answer with a malformed encrypted field, twice: AUTH_FAIL, no "
+	       "cookie taken (%zu held)", nts_client_cookies(&nc));
+	n = nts_answer(&st, &nc, &ck, out, one_cookie, sizeof(one_cookie));
+	tap_ok(ntp_client_response(&st, &na, out, n, clock_ntp_now(), &s) == NTP_CLIENT_OK &&
+	               s.authenticated && nts_client_cookies(&nc) == held + 1,
+	       "the same answer well formed: OK, its cookie taken");
+	/* Found by tests/fuzz/fuzz_client.c (leak sanitizer): a KE result
+	 * with no usable cookie was refused with both AEAD contexts kept. */
+	struct ke_client_result unusable = kr;
+	unusable.n_cookies = 2;
+	unusable.cookie_len[0] = 0;
+	unusable.cookie_len[1] = KE_CLIENT_COOKIE_MAX + 1;
+	struct nts_client nu;
+	tap_ok(!nts_client_init(&nu, &unusable) && !nu.c2s && !nu.s2c && nts_client_cookies(&nu) == 0,
+	       "a KE result with no usable cookie is refused, holding nothing");
+	ke_client_result_wipe(&unusable);
 	len = ntp_client_request(&st, &na, clock_ntp_now(), req, sizeof(req));
 	n = serve(req, 48, out);
 	tap_ok(ntp_client_response(&st, &na, out, n, clock_ntp_now(), &s) == NTP_CLIENT_AUTH_FAIL,

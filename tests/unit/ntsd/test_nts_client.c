@@ -117,6 +117,17 @@ int main(void)
 	struct ke_client_result none = r;
 	none.n_cookies = 0;
 	tap_ok(!nts_client_init(&c, &none), "a KE result without cookies is refused");
+	struct ke_client_result shorts = r;
+	shorts.cookie_len[0] = 8;
+	shorts.cookie_len[1] = 11;
+	shorts.n_cookies = 2;
+	tap_ok(!nts_client_init(&c, &shorts),
+	       "cookies of 8 and 11 bytes are refused (their field would be under 16 bytes)");
+	shorts.cookie_len[1] = 12;
+	tap_ok(nts_client_init(&c, &shorts) && nts_client_cookies(&c) == 1,
+	       "of cookies of 8 and 12 bytes, the 12-byte one is kept");
+	nts_client_wipe(&c);
+	ke_client_result_wipe(&shorts);
 	tap_ok(nts_client_init(&c, &r) && nts_client_cookies(&c) == 8, "init: 8 cookies in the jar");
 
 	len = nts_client_request(&c, req, header(req), 100);
