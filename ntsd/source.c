@@ -74,6 +74,13 @@ struct src {
 	unsigned ke_failures;
 	double ke_retry_at;
 	uint64_t last_ke;
+	/* A `pool` line is POOL_MAX sources; the first (the lead) looks the
+	 * name up and hands one address to each. */
+	struct src *pool_lead;    /* NULL: not from a pool resolved in the background */
+	size_t pool_n;            /* lead only: members, itself included */
+	struct sockaddr_storage pool_addr[POOL_MAX]; /* lead only: lookup result */
+	socklen_t pool_len[POOL_MAX];
+	size_t pool_got;
 };
 
 struct sources {
@@ -270,13 +277,20 @@ static void *ke_main(void *arg)
 static void *dns_main(void *arg)
 {
 	struct src *x = arg;
+	uint16_t port = x->a.port ? x->a.port : 123;
 	socklen_t len = 0;
 
-	x->ke_status = resolve(x->a.host, x->a.port ? x->a.port : 123, &x->ke_addr, &len, 1,
-	                       x->ke_err, sizeof(x->ke_err))
-	                   ? KE_CLIENT_OK
-	                   : KE_CLIENT_RESOLVE;
-	x->ke_addrlen = len;
+	if (x->pool_lead == x) {
+		x->pool_got = resolve(x->a.host, port, x->pool_addr, x->pool_len, x->pool_n,
+		                      x->ke_err, sizeof(x->ke_err));
+		x->ke_status = x->pool_got ? KE_CLIENT_OK : KE_CLIENT_RESOLVE;
+	} else {
+		x->ke_status = resolve(x->a.host, port, &x->ke_addr, &len, 1, x->ke_err,
+		                       sizeof(x->ke_err))
+		                   ? KE_CLIENT_OK
+		                   : KE_CLIENT_RESOLVE;
+		x->ke_addrlen = len;
+	}
 	atomic_store(&x->ke_state, KE_DONE);
 	uint64_t one = 1;
 	ssize_t w = write(x->owner->stopfd, &one, sizeof(one)); /* wake the poller */
@@ -297,11 +311,31 @@ static void helper_start(struct src *x, double mono, void *(*fn)(void *))
 	}
 }
 
-/* A name lookup finished: use the address, or retry at the next poll. */
-static void dns_finish(struct sources *s, struct src *x, double mono)
+/* x has an address now: its socket, refid, and a poll at once. */
+static bool use_address(struct sources *s, struct src *x, const struct sockaddr_storage *ss,
+                        socklen_t len, double mono)
 {
 	char err[200];
 
+	x->addr = *ss;
+	x->addrlen = len;
+	sync_set_refid(s->sync, x->idx, source_refid(s, &x->addr));
+	if (!open_socket(s, x, err, sizeof(err))) {
+		set_error(x, "%s", err);
+		x->ke_retry_at = mono + 60;
+		x->next_poll = x->ke_retry_at;
+		return false;
+	}
+	log_info("Source %s: resolved to %s", x->label, addr_text(&x->addr, err, sizeof(err)));
+	set_error(x, "%s", "");
+	x->next_poll = mono;
+	return true;
+}
+
+/* A name lookup finished: use the address (a pool's lead gives one to
+ * each member still without), or retry at the next poll. */
+static void dns_finish(struct sources *s, struct src *x, double mono)
+{
 	if (x->ke_status != KE_CLIENT_OK) {
 		set_error(x, "%s", x->ke_err);
 		sync_poll_done(s->sync, x->idx, false);
@@ -309,18 +343,23 @@ static void dns_finish(struct sources *s, struct src *x, double mono)
 		x->next_poll = x->ke_retry_at;
 		return;
 	}
-	x->addr = x->ke_addr;
-	x->addrlen = x->ke_addrlen;
-	sync_set_refid(s->sync, x->idx, source_refid(s, &x->addr));
-	if (!open_socket(s, x, err, sizeof(err))) {
-		set_error(x, "%s", err);
-		x->ke_retry_at = mono + 60;
-		x->next_poll = x->ke_retry_at;
+	if (x->pool_lead != x) {
+		use_address(s, x, &x->ke_addr, x->ke_addrlen, mono);
 		return;
 	}
-	log_info("Source %s: resolved to %s", x->label, addr_text(&x->addr, err, sizeof(err)));
-	set_error(x, "%s", "");
-	x->next_poll = mono;
+	/* members are x[0..pool_n); each free address to the next member
+	 * without one */
+	size_t k = 0;
+	for (size_t m = 0; m < x->pool_n && k < x->pool_got; m++) {
+		struct src *y = &x[m];
+		if (y->fd >= 0)
+			continue;
+		use_address(s, y, &x->pool_addr[k], x->pool_len[k], mono);
+		k++;
+	}
+	if (k < x->pool_n && x->fd >= 0)
+		log_info("Source %s: the pool gave %zu addresses for %zu sources", x->label,
+		         x->pool_got, x->pool_n);
 }
 
 static void ke_finish(struct sources *s, struct src *x, double mono)
@@ -413,7 +452,8 @@ static void poll_source(struct sources *s, struct src *x, double mono)
 			return;
 		}
 	} else if (x->fd < 0) {
-		if (atomic_load(&x->ke_state) == KE_IDLE)
+		/* a pool member waits for its lead's lookup */
+		if ((!x->pool_lead || x->pool_lead == x) && atomic_load(&x->ke_state) == KE_IDLE)
 			helper_start(x, mono, dns_main);
 		x->next_poll = mono + 1; /* dns_finish schedules the first poll */
 		return;
@@ -867,19 +907,22 @@ struct sources *sources_new(const struct sources_opts *o, char *err, size_t errl
 			continue;
 		}
 		size_t want = a->kind == CONF_ASSOC_POOL ? POOL_MAX : 1;
-		size_t got = resolve_ex(a->host, a->port ? a->port : 123, ss, lens, want,
-		                        a->kind != CONF_ASSOC_POOL, rerr, sizeof(rerr));
-		if (!got && a->kind != CONF_ASSOC_POOL) {
-			/* a name: looked up by the poller's helper, never here */
-			log_info("%s:%u: resolving %s in the background", a->file, a->line, a->host);
-			if (!add_source(s, a, NULL, 0, err, errlen))
-				goto fail;
-			continue;
-		}
+		size_t got = resolve_ex(a->host, a->port ? a->port : 123, ss, lens, want, true, rerr,
+		                        sizeof(rerr));
 		if (!got) {
-			log_warn("%s:%u: %s; retrying at each poll", a->file, a->line, rerr);
-			if (!add_source(s, a, NULL, 0, err, errlen))
-				goto fail;
+			/* a name: looked up by the poller's helper, never here; a
+			 * pool is POOL_MAX sources, the first one looking it up */
+			log_info("%s:%u: resolving %s in the background", a->file, a->line, a->host);
+			struct src *lead = &s->v[s->n];
+			size_t members = 0;
+			for (size_t k = 0; k < want && s->n < max; k++, members++) {
+				if (!add_source(s, a, NULL, 0, err, errlen))
+					goto fail;
+				if (a->kind == CONF_ASSOC_POOL)
+					s->v[s->n - 1].pool_lead = lead;
+			}
+			if (a->kind == CONF_ASSOC_POOL)
+				lead->pool_n = members;
 			continue;
 		}
 		for (size_t k = 0; k < got && s->n < max; k++)

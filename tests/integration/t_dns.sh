@@ -12,6 +12,7 @@ fi
 in_private_netns "$@"
 NTSQ="$NTSD_BUILD/tools/ntsq"
 require python3 getent "$NTSD" "$NTSQ"
+for a in 127.0.0.3 127.0.0.4; do ip addr add $a/8 dev lo 2>/dev/null; done
 
 # a resolver that reads queries and never answers (stops by itself)
 python3 - >"$WORK/dns.log" 2>&1 <<'PY' &
@@ -32,7 +33,7 @@ while time.time() < end:
 PY
 PIDS+=("$!")
 printf 'nameserver 127.0.0.1\noptions timeout:3 attempts:2\n' >"$WORK/resolv.conf"
-printf '127.0.0.1 localhost\n127.0.0.2 good.ntsd.test\n' >"$WORK/hosts"
+printf '127.0.0.1 localhost\n127.0.0.2 good.ntsd.test\n127.0.0.3 pool.ntsd.test\n127.0.0.4 pool.ntsd.test\n' >"$WORK/hosts"
 mount --bind "$WORK/resolv.conf" /etc/resolv.conf &&
 	mount --bind "$WORK/hosts" /etc/hosts
 ok $? "private /etc/resolv.conf (a resolver that never answers) and /etc/hosts"
@@ -55,10 +56,20 @@ CONF
 start_ntsd "$WORK/a.conf"
 ok $? "upstream ntsd A serves on 127.0.0.2"
 
-# B: one server by a name from /etc/hosts, one whose lookup hangs.
+# C and D: the two addresses of pool.ntsd.test, local clock, stratum 10.
+for a in 127.0.0.3 127.0.0.4; do
+	printf 'local stratum 10\ninterface listen %s\nrestrict default nomodify notrap nopeer\n' $a >"$WORK/$a.conf"
+	start_ntsd "$WORK/$a.conf" || break
+done
+ok $? "pool members C and D serve on 127.0.0.3 and 127.0.0.4"
+
+# B: a server and a pool by names from /etc/hosts, a server and a pool
+# whose lookups hang.
 cat >"$WORK/b.conf" <<CONF
 server slow.ntsd.test iburst
+pool slowpool.ntsd.test iburst
 server good.ntsd.test iburst
+pool pool.ntsd.test iburst
 interface listen 127.0.0.1
 restrict default nomodify notrap nopeer
 CONF
@@ -70,9 +81,10 @@ ok $RC "ntsd B serves NTP ${START} s after it starts, while a lookup still hangs
 B_LOG=$NTSD_LOG
 python3 -c "import sys; sys.exit(0 if $START < $LOOKUP / 2 else 1)"
 ok $? "B's start ($START s) did not wait for the dead lookup ($LOOKUP s)"
-grep -q "resolving slow.ntsd.test in the background" "$B_LOG" &&
-	grep -q "resolving good.ntsd.test in the background" "$B_LOG"
-ok $? "B says both names are resolved in the background"
+for n in slow.ntsd.test slowpool.ntsd.test good.ntsd.test pool.ntsd.test; do
+	grep -q "resolving $n in the background" "$B_LOG" || break
+done
+ok $? "B says all four names are resolved in the background"
 
 t0=$(date +%s.%N)
 "$NTSQ" wait --timeout 20 -t 0.5 127.0.0.1 >"$WORK/wait.out" 2>&1
@@ -86,18 +98,33 @@ grep -q "synchronized to good.ntsd.test (refid 127.0.0.2) at stratum 11" "$WORK/
 ok $? "ntsq wait: synchronized to good.ntsd.test at stratum 11"
 grep -q "Source good.ntsd.test: resolved to 127.0.0.2" "$B_LOG"
 ok $? "B logs the background lookup's result"
+for _ in $(seq 1 40); do
+	[ "$(grep -c "Source pool.ntsd.test: resolved to 127.0.0.[34]" "$B_LOG")" -eq 2 ] && break
+	sleep 0.1
+done
+grep -q "Source pool.ntsd.test: resolved to 127.0.0.3" "$B_LOG" &&
+	grep -q "Source pool.ntsd.test: resolved to 127.0.0.4" "$B_LOG" &&
+	grep -q "Source pool.ntsd.test: the pool gave 2 addresses for 4 sources" "$B_LOG"
+ok $? "the pool's one lookup gives its two addresses to two of its four sources"
 
 # The dead name fails on its own and is retried later; B stays synchronized.
 for _ in $(seq 1 300); do
-	grep -q "Source slow.ntsd.test: cannot resolve slow.ntsd.test" "$B_LOG" && break
+	grep -q "Source slowpool.ntsd.test: cannot resolve" "$B_LOG" &&
+		grep -q "Source slow.ntsd.test: cannot resolve" "$B_LOG" && break
 	sleep 0.1
 done
-grep -q "Source slow.ntsd.test: cannot resolve slow.ntsd.test" "$B_LOG"
-ok $? "the dead lookup fails with a warning naming the source"
+grep -q "Source slow.ntsd.test: cannot resolve slow.ntsd.test" "$B_LOG" &&
+	grep -q "Source slowpool.ntsd.test: cannot resolve slowpool.ntsd.test" "$B_LOG"
+ok $? "the dead lookups fail with a warning naming the source"
 grep "slow.ntsd.test" "$B_LOG" | sed 's/^/#   /'
-"$NTSQ" -p -n 127.0.0.1 >"$WORK/peers.out" 2>&1
-grep -q '^\*127.0.0.2 ' "$WORK/peers.out" && grep -Eq '^ *slow.ntsd.test|^ +0\.0\.0\.0|^ +[^ ]+ .* 0 ' "$WORK/peers.out"
-ok $? "ntsq -p: 127.0.0.2 is the system peer; the unresolved source is listed"
+for _ in $(seq 1 100); do
+	"$NTSQ" -p -n 127.0.0.1 >"$WORK/peers.out" 2>&1
+	[ "$(grep -Ec '^[*+ ]127\.0\.0\.[234] .* 10 u ' "$WORK/peers.out")" -eq 3 ] && break
+	sleep 0.1
+done
+[ "$(grep -Ec '^[*+ ]127\.0\.0\.[234] .* 10 u ' "$WORK/peers.out")" -eq 3 ] &&
+	[ "$(grep -Ec '^ +0\.0\.0\.0 ' "$WORK/peers.out")" -eq 7 ]
+ok $? "ntsq -p: good.ntsd.test and both pool addresses answer at stratum 10; 7 sources wait for an address"
 sed 's/^/#   /' "$WORK/peers.out"
 Q=$(grep -c query "$WORK/dns.log")
 [ "$Q" -ge 1 ]
