@@ -60,14 +60,6 @@ size_t aead_key_len(uint16_t id)
 	}
 }
 
-/* One EVP_EncryptUpdate of exactly len bytes (a multiple of 16). */
-static bool update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len)
-{
-	int outl = 0;
-
-	return EVP_EncryptUpdate(c, out, &outl, in, (int)len) == 1 && (size_t)outl == len;
-}
-
 /* A key of an unused size must not linger in its contexts: overwrite the
  * schedules with those of an all-zero key (no allocation). */
 static void forget(struct aead_ctx *ctx, int size)
@@ -183,7 +175,7 @@ static bool ctr(struct aead_ctx *ctx, const uint8_t v[SIV_BLOCK], const uint8_t 
 			inc_block(q);
 		}
 		used = blocks * SIV_BLOCK > used ? blocks * SIV_BLOCK : used;
-		ok = update(e, ks, ks, blocks * SIV_BLOCK);
+		ok = ossl_encrypt_blocks(e, ks, ks, blocks * SIV_BLOCK);
 		for (size_t i = 0; ok && i < n; i++)
 			out[pos + i] = in[pos + i] ^ ks[i];
 	}

@@ -31,8 +31,7 @@ static void dbl(uint8_t b[OSSL_CMAC_BLOCK])
 	b[OSSL_CMAC_BLOCK - 1] = (uint8_t)(b[OSSL_CMAC_BLOCK - 1] << 1 ^ (carry ? 0x87 : 0));
 }
 
-/* One EVP_EncryptUpdate of exactly len bytes (a multiple of 16). */
-static bool update(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len)
+bool ossl_encrypt_blocks(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len)
 {
 	int outl = 0;
 
@@ -88,7 +87,7 @@ bool ossl_cmac_rekey(struct ossl_cmac *c, const uint8_t *key)
 		return false;
 	/* The zero IV makes the chaining value 0; L = AES(K, 0) moves it to L. */
 	if (EVP_EncryptInit_ex2(c->ctx, NULL, key, zero, NULL) != 1 ||
-	    !update(c->ctx, s->chain, zero, OSSL_CMAC_BLOCK)) {
+	    !ossl_encrypt_blocks(c->ctx, s->chain, zero, OSSL_CMAC_BLOCK)) {
 		ossl_cmac_forget(c);
 		return false;
 	}
@@ -135,7 +134,7 @@ bool ossl_cmac_mac(struct ossl_cmac *c, const uint8_t *a, size_t alen, const uin
 		gather(a, alen, b, pos, n, in);
 		if (pos == 0)
 			xor_block(in, chain);
-		ok = update(c->ctx, tmp, in, n);
+		ok = ossl_encrypt_blocks(c->ctx, tmp, in, n);
 	}
 	if (ok && bulk > 0)
 		memcpy(chain, tmp + n - OSSL_CMAC_BLOCK, OSSL_CMAC_BLOCK);
@@ -150,7 +149,7 @@ bool ossl_cmac_mac(struct ossl_cmac *c, const uint8_t *a, size_t alen, const uin
 	}
 	if (bulk == 0)
 		xor_block(last, chain);
-	ok = ok && update(c->ctx, chain, last, OSSL_CMAC_BLOCK);
+	ok = ok && ossl_encrypt_blocks(c->ctx, chain, last, OSSL_CMAC_BLOCK);
 	if (ok)
 		memcpy(out, chain, OSSL_CMAC_BLOCK);
 	else

@@ -42,6 +42,9 @@ void ossl_cmac_destroy(struct ossl_cmac *c);
 bool ossl_cmac_rekey(struct ossl_cmac *c, const uint8_t *key);
 /* Replaces the key schedule with an all-zero key's and marks c unkeyed. */
 void ossl_cmac_forget(struct ossl_cmac *c);
+/* One EVP_EncryptUpdate of exactly len bytes (a multiple of 16) on an
+ * unpadded block cipher context: the only call the per-packet paths make. */
+bool ossl_encrypt_blocks(EVP_CIPHER_CTX *c, uint8_t *out, const uint8_t *in, size_t len);
 /* out = CMAC(K, a || b); either part may be empty. False (and c unkeyed
  * until the next rekey) on a backend failure or without a key. */
 bool ossl_cmac_mac(struct ossl_cmac *c, const uint8_t *a, size_t alen, const uint8_t *b,

@@ -241,6 +241,18 @@ static double poll_interval(struct sources *s, struct src *x)
 
 /* ---- NTS key exchange, in a helper thread per source ---- */
 
+/* The end of a helper thread (NTS-KE or name lookup): its result is in x;
+ * the poller is woken to collect it. */
+static void *helper_done(struct src *x)
+{
+	uint64_t one = 1;
+
+	atomic_store(&x->ke_state, KE_DONE);
+	ssize_t w = write(x->owner->stopfd, &one, sizeof(one));
+	(void)w;
+	return NULL;
+}
+
 static void *ke_main(void *arg)
 {
 	struct src *x = arg;
@@ -263,11 +275,7 @@ static void *ke_main(void *arg)
 		}
 		x->ke_addrlen = len;
 	}
-	atomic_store(&x->ke_state, KE_DONE);
-	uint64_t one = 1;
-	ssize_t w = write(s->stopfd, &one, sizeof(one)); /* wake the poller */
-	(void)w;
-	return NULL;
+	return helper_done(x);
 }
 
 /* A `server` name that is not an address is looked up here, in a helper
@@ -291,11 +299,7 @@ static void *dns_main(void *arg)
 		                   : KE_CLIENT_RESOLVE;
 		x->ke_addrlen = len;
 	}
-	atomic_store(&x->ke_state, KE_DONE);
-	uint64_t one = 1;
-	ssize_t w = write(x->owner->stopfd, &one, sizeof(one)); /* wake the poller */
-	(void)w;
-	return NULL;
+	return helper_done(x);
 }
 
 /* Runs fn (ke_main or dns_main) for x in a helper thread. */

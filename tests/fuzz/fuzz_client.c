@@ -85,12 +85,7 @@ static bool usable(size_t len)
 {
 	return len >= COOKIE_MIN && len <= KE_CLIENT_COOKIE_MAX;
 }
-static const char key_text[] =
-    "1 MD5 abcdefghij\n"
-    "2 SHA1 0123456789abcdef0123456789abcdef01234567\n"
-    "3 AES128CMAC 000102030405060708090a0b0c0d0e0f\n"
-    "4 SHA256 000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f\n"
-    "5 SHA1 fedcba9876543210fedcba9876543210fedcba98\n";
+
 
 static struct keyfile *keys;
 static struct mac_ctx *mac;
@@ -115,7 +110,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	if (!secret_init())
 		abort();
-	keys = keyfile_parse(key_text, strlen(key_text), &errs);
+	keys = keyfile_parse(fuzz_key_text, strlen(fuzz_key_text), &errs);
 	mac = mac_ctx_new();
 	if (!keys || !mac)
 		abort();

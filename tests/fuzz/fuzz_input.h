@@ -52,6 +52,16 @@ static inline void in_bytes(struct in *in, uint8_t *out, size_t n)
 	in->n -= k;
 }
 
+/* The key file both harnesses load: every MAC family, and key 5 that the
+ * servers do not trust (fuzz_serve) or that signs by mistake
+ * (fuzz_client). */
+static const char fuzz_key_text[] =
+    "1 MD5 abcdefghij\n"
+    "2 SHA1 0123456789abcdef0123456789abcdef01234567\n"
+    "3 AES128CMAC 000102030405060708090a0b0c0d0e0f\n"
+    "4 SHA256 000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f\n"
+    "5 SHA1 fedcba9876543210fedcba9876543210fedcba98\n";
+
 /* Length of an NTS Authenticator field (RFC 8915 §5.6) with a nonce of
  * nonce_len and a ciphertext of ctlen bytes. */
 static inline size_t auth_ef_len(size_t nonce_len, size_t ctlen)

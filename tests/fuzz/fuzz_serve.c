@@ -101,12 +101,6 @@ static const char conf_text[] =
     "controlkey 2\n"
     "discard average 3 minimum 2\n";
 
-static const char key_text[] =
-    "1 MD5 abcdefghij\n"
-    "2 SHA1 0123456789abcdef0123456789abcdef01234567\n"
-    "3 AES128CMAC 000102030405060708090a0b0c0d0e0f\n"
-    "4 SHA256 000102030405060708090a0b0c0d0e0f000102030405060708090a0b0c0d0e0f\n"
-    "5 SHA1 fedcba9876543210fedcba9876543210fedcba98\n";
 
 static const struct serve_sys sys = {
 	.leap = 0, .stratum = 3, .precision = -23, .root_delay = 0x10, .root_disp = 0x20,
@@ -314,7 +308,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.restrict_table = restrict_table_new(c.restricts, c.n_restricts);
 	cfg.discard_average = c.discard_average;
 	cfg.discard_minimum = c.discard_minimum;
-	cfg.keys = keyfile_parse(key_text, strlen(key_text), &errs);
+	cfg.keys = keyfile_parse(fuzz_key_text, strlen(fuzz_key_text), &errs);
 	conf_free(&c);
 	conf_diags_free(&d);
 	if (!cfg.restrict_table || !cfg.keys || cfg.controlkey != 2)
