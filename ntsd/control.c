@@ -1,114 +1,20 @@
 #include "config.h"
 #include "ntsd/control.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "crypto/buf.h"
+#include "protocol/netaddr.h"
+
 /* Text answers are built whole, then cut into fragments: at most this
  * much data, two octets of it kept for the final CRLF. */
-#define TEXT_MAX (CONTROL_MAX_FRAGS * CONTROL_MAX_DATA)
+#define TEXT_MAX (CONTROL_MAX_FRAGS * MODE6_MAX_DATA)
 /* ntpd starts a new line before an item that would pass column 72. */
 #define LINE_MAX_COLS 72
 #define VARNAME_MAX 32
-
-static const char tallies[8] = { ' ', 'x', '.', '-', '+', '#', '*', 'o' };
-
-uint16_t control_peer_status(uint8_t bits, enum control_sel sel, uint8_t events, uint8_t last_event)
-{
-	return (uint16_t)((bits & 0xf8) << 8 | (sel & 7) << 8 | (events & 0xf) << 4 | (last_event & 0xf));
-}
-
-char control_tally(uint16_t peer_status)
-{
-	return tallies[(peer_status >> 8) & 7];
-}
-
-void control_refid_text(uint32_t refid, bool ascii, char *out, size_t outlen)
-{
-	uint8_t b[4] = { (uint8_t)(refid >> 24), (uint8_t)(refid >> 16), (uint8_t)(refid >> 8), (uint8_t)refid };
-
-	if (!ascii) {
-		snprintf(out, outlen, "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
-		return;
-	}
-	size_t n = 0;
-	for (size_t i = 0; i < 4 && b[i] && n + 1 < outlen; i++)
-		out[n++] = (b[i] > 32 && b[i] < 127 && b[i] != ',' && b[i] != '"' && b[i] != '=') ? (char)b[i] : '.';
-	if (outlen)
-		out[n < outlen ? n : outlen - 1] = '\0';
-}
-
-static const char *const parse_names[] = {
-	"ok", "short", "not mode 6", "bad version", "response bits", "fragmented request",
-	"count beyond datagram", "trailer is no MAC",
-};
-
-const char *control_parse_name(enum control_parse p)
-{
-	return (size_t)p < sizeof(parse_names) / sizeof(parse_names[0]) ? parse_names[p] : "?";
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-enum control_parse control_parse(const uint8_t *pkt, size_t len, struct control_request *rq)
-{
-	memset(rq, 0, sizeof(*rq));
-	if (len < CONTROL_HEADER_LEN)
-		return CONTROL_PARSE_SHORT;
-	if ((pkt[0] & 7) != 6)
-		return CONTROL_PARSE_NOT_MODE6;
-	rq->version = (pkt[0] >> 3) & 7;
-	if (rq->version == 0 || rq->version > 4)
-		return CONTROL_PARSE_BAD_VERSION;
-	/* R, E and M bits: only a server sends those (RFC 9327 §2). */
-	if (pkt[1] & 0xe0)
-		return CONTROL_PARSE_RESPONSE;
-	rq->opcode = pkt[1] & 0x1f;
-	rq->sequence = get16(pkt + 2);
-	rq->status = get16(pkt + 4);
-	rq->associd = get16(pkt + 6);
-	rq->offset = get16(pkt + 8);
-	rq->count = get16(pkt + 10);
-	if (rq->offset != 0)
-		return CONTROL_PARSE_OFFSET;
-	if (rq->count > len - CONTROL_HEADER_LEN || rq->count > CONTROL_MAX_DATA)
-		return CONTROL_PARSE_COUNT;
-	rq->data = pkt + CONTROL_HEADER_LEN;
-
-	/* A MAC follows the data padded to 8 octets: key id, then a 16 to
-	 * 64-octet digest (ntpd's ctl_proc). Zeros alone are padding (ntpq
-	 * pads to 4 or 8). */
-	size_t end = CONTROL_HEADER_LEN + rq->count;
-	size_t padded = (end + 7) & ~(size_t)7;
-	bool zeros = true;
-	for (size_t i = end; i < len && zeros; i++)
-		zeros = pkt[i] == 0;
-	if (zeros)
-		return CONTROL_PARSE_OK;
-	if (len <= padded)
-		return CONTROL_PARSE_TRAILER;
-	size_t maclen = len - padded;
-	if (maclen < 4 + 16 || maclen > 4 + 64)
-		return CONTROL_PARSE_TRAILER;
-	rq->has_mac = true;
-	rq->mac_offset = padded;
-	rq->keyid = (uint32_t)get16(pkt + padded) << 16 | get16(pkt + padded + 2);
-	rq->mac = pkt + padded + 4;
-	rq->mac_len = maclen - 4;
-	return CONTROL_PARSE_OK;
-}
 
 /* ---- text building ---- */
 
@@ -177,20 +83,14 @@ static void put_str(struct text *t, const char *name, const char *v)
 	put_fmt(t, "%s=\"%s\"", name, clean);
 }
 
-static void addr_text(const struct sockaddr_storage *ss, char *out, size_t outlen, unsigned *port)
+/* ntpd prints an unknown address as 0.0.0.0 (port 0). */
+static const char *addr_text(const struct sockaddr_storage *ss, char *out, size_t outlen)
 {
-	*port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)ss;
-		inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)outlen);
-		*port = ntohs(s4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, out, (socklen_t)outlen);
-		*port = ntohs(s6->sin6_port);
-	} else {
+	if (ss->ss_family != AF_INET && ss->ss_family != AF_INET6) {
 		snprintf(out, outlen, "0.0.0.0");
+		return out;
 	}
+	return netaddr_host(ss, out, outlen);
 }
 
 /* ---- variables ---- */
@@ -250,7 +150,7 @@ static void put_sys(struct text *t, enum sys_var v, const struct control_sys *s,
 	case SV_ROOTDELAY: put_fmt(t, "rootdelay=%.6f", s->rootdelay); break;
 	case SV_ROOTDISP: put_fmt(t, "rootdisp=%.6f", s->rootdisp); break;
 	case SV_REFID:
-		control_refid_text(s->refid, s->refid_ascii, ref, sizeof(ref));
+		mode6_refid_text(s->refid, s->refid_ascii, ref, sizeof(ref));
 		put_fmt(t, "refid=%s", ref);
 		break;
 	case SV_REFTIME: put_ts(t, "reftime", s->reftime); break;
@@ -270,17 +170,16 @@ static void put_sys(struct text *t, enum sys_var v, const struct control_sys *s,
 static void put_peer(struct text *t, enum peer_var v, const struct control_peer *p)
 {
 	char a[64];
-	unsigned port;
 
 	switch (v) {
-	case PV_SRCADR: addr_text(&p->srcadr, a, sizeof(a), &port); put_fmt(t, "srcadr=%s", a); break;
-	case PV_SRCPORT: addr_text(&p->srcadr, a, sizeof(a), &port); put_fmt(t, "srcport=%u", port); break;
+	case PV_SRCADR: put_fmt(t, "srcadr=%s", addr_text(&p->srcadr, a, sizeof(a))); break;
+	case PV_SRCPORT: put_fmt(t, "srcport=%u", (unsigned)netaddr_port(&p->srcadr)); break;
 	case PV_SRCHOST:
 		if (p->name[0])
 			put_str(t, "srchost", p->name);
 		break;
-	case PV_DSTADR: addr_text(&p->dstadr, a, sizeof(a), &port); put_fmt(t, "dstadr=%s", a); break;
-	case PV_DSTPORT: addr_text(&p->dstadr, a, sizeof(a), &port); put_fmt(t, "dstport=%u", port); break;
+	case PV_DSTADR: put_fmt(t, "dstadr=%s", addr_text(&p->dstadr, a, sizeof(a))); break;
+	case PV_DSTPORT: put_fmt(t, "dstport=%u", (unsigned)netaddr_port(&p->dstadr)); break;
 	case PV_LEAP: put_fmt(t, "leap=%u", p->leap); break;
 	case PV_STRATUM: put_fmt(t, "stratum=%u", p->stratum); break;
 	case PV_PRECISION: put_fmt(t, "precision=%d", p->precision); break;
@@ -288,7 +187,7 @@ static void put_peer(struct text *t, enum peer_var v, const struct control_peer 
 	case PV_ROOTDISP: put_fmt(t, "rootdisp=%.6f", p->rootdisp); break;
 	case PV_REFID:
 		/* RFC 5905 §7.3: below stratum 2 the refid is a code. */
-		control_refid_text(p->refid, p->stratum <= 1 || p->stratum >= 16, a, sizeof(a));
+		mode6_refid_text(p->refid, p->stratum <= 1 || p->stratum >= 16, a, sizeof(a));
 		put_fmt(t, "refid=%s", a);
 		break;
 	case PV_REACH: put_fmt(t, "reach=0x%02x", p->reach); break;
@@ -386,43 +285,43 @@ static uint16_t sys_status(const struct control_sys *s)
 	                  (s->last_event & 0xf));
 }
 
-static void header(uint8_t *f, const struct control_request *rq, uint8_t leap, uint8_t flags,
+static void header(uint8_t *f, const struct mode6_request *rq, uint8_t leap, uint8_t flags,
                    uint16_t status, uint16_t offset, uint16_t count)
 {
-	f[0] = (uint8_t)((leap & 3) << 6 | (rq->version & 7) << 3 | 6);
-	f[1] = (uint8_t)(0x80 | flags | (rq->opcode & 0x1f));
-	put16(f + 2, rq->sequence);
-	put16(f + 4, status);
-	put16(f + 6, rq->associd);
-	put16(f + 8, offset);
-	put16(f + 10, count);
+	struct mode6_header h = {
+		.leap = leap, .version = rq->version, .mode = 6,
+		.flags = (uint8_t)(MODE6_FLAG_RESPONSE | flags), .opcode = rq->opcode,
+		.sequence = rq->sequence, .status = status, .associd = rq->associd,
+		.offset = offset, .count = count,
+	};
+	mode6_header_encode(&h, f);
 }
 
-static void error_reply(const struct control_request *rq, uint8_t leap, enum control_err e,
+static void error_reply(const struct mode6_request *rq, uint8_t leap, enum mode6_err e,
                         struct control_reply *out)
 {
 	out->n = 1;
 	out->error = true;
 	out->errcode = (uint8_t)e;
-	header(out->frag[0], rq, leap, 0x40, (uint16_t)(e << 8), 0, 0);
-	out->len[0] = CONTROL_HEADER_LEN;
+	header(out->frag[0], rq, leap, MODE6_FLAG_ERROR, (uint16_t)(e << 8), 0, 0);
+	out->len[0] = MODE6_HEADER_LEN;
 }
 
-/* Cuts data into fragments of CONTROL_MAX_DATA octets (RFC 9327 §2:
+/* Cuts data into fragments of MODE6_MAX_DATA octets (RFC 9327 §2:
  * every one but the last has the more bit), each padded to 4. */
-static void fragment(const struct control_request *rq, uint8_t leap, uint16_t status,
+static void fragment(const struct mode6_request *rq, uint8_t leap, uint16_t status,
                      const uint8_t *data, size_t n, struct control_reply *out)
 {
 	size_t off = 0;
 
 	out->n = 0;
 	do {
-		size_t chunk = n - off > CONTROL_MAX_DATA ? CONTROL_MAX_DATA : n - off;
+		size_t chunk = n - off > MODE6_MAX_DATA ? MODE6_MAX_DATA : n - off;
 		bool more = off + chunk < n;
 		uint8_t *f = out->frag[out->n];
-		header(f, rq, leap, more ? 0x20 : 0, status, (uint16_t)off, (uint16_t)chunk);
-		memcpy(f + CONTROL_HEADER_LEN, data + off, chunk);
-		size_t len = CONTROL_HEADER_LEN + chunk;
+		header(f, rq, leap, more ? MODE6_FLAG_MORE : 0, status, (uint16_t)off, (uint16_t)chunk);
+		memcpy(f + MODE6_HEADER_LEN, data + off, chunk);
+		size_t len = MODE6_HEADER_LEN + chunk;
 		while (len & 3)
 			f[len++] = 0;
 		out->len[out->n++] = len;
@@ -430,7 +329,7 @@ static void fragment(const struct control_request *rq, uint8_t leap, uint16_t st
 	} while (off < n && out->n < CONTROL_MAX_FRAGS);
 }
 
-static void finish_text(struct text *t, const struct control_request *rq, uint8_t leap,
+static void finish_text(struct text *t, const struct mode6_request *rq, uint8_t leap,
                         uint16_t status, struct control_reply *out)
 {
 	if (t->len) {
@@ -449,22 +348,22 @@ static const struct control_peer *find_peer(const struct control_peer *p, size_t
 	return NULL;
 }
 
-static void read_status_list(const struct control_request *rq, const struct control_sys *sys,
+static void read_status_list(const struct mode6_request *rq, const struct control_sys *sys,
                              const struct control_peer *peers, size_t n, struct control_reply *out)
 {
 	uint8_t list[CONTROL_MAX_PEERS * 4];
 	size_t len = 0;
 
 	for (size_t i = 0; i < n && i < CONTROL_MAX_PEERS; i++) {
-		put16(list + len, peers[i].associd);
-		put16(list + len + 2, peers[i].status);
+		store_be16(list + len, peers[i].associd);
+		store_be16(list + len + 2, peers[i].status);
 		len += 4;
 	}
 	fragment(rq, sys->leap, sys_status(sys), list, len, out);
 }
 
 /* READVAR / READSTAT on one association or the system. */
-static void read_vars(const struct control_request *rq, const struct control_sys *sys,
+static void read_vars(const struct mode6_request *rq, const struct control_sys *sys,
                       const struct control_peer *peer, uint64_t now, struct control_reply *out)
 {
 	struct text t = { .len = 0 };
@@ -474,12 +373,12 @@ static void read_vars(const struct control_request *rq, const struct control_sys
 	int v;
 
 	/* READSTAT on a peer ignores the list: everything, as ntpd does. */
-	size_t dlen = rq->opcode == CONTROL_OP_READVAR ? rq->count : 0;
+	size_t dlen = rq->opcode == MODE6_OP_READVAR ? rq->count : 0;
 	while (next_name(rq->data, dlen, &pos, name, &bad)) {
 		listed = true;
 		v = peer ? lookup(peer_names, PV_COUNT, name) : lookup(sys_names, SV_COUNT, name);
 		if (v < 0) {
-			error_reply(rq, sys->leap, CONTROL_ERR_UNKNOWNVAR, out);
+			error_reply(rq, sys->leap, MODE6_ERR_UNKNOWNVAR, out);
 			return;
 		}
 		if (peer)
@@ -488,7 +387,7 @@ static void read_vars(const struct control_request *rq, const struct control_sys
 			put_sys(&t, (enum sys_var)v, sys, now);
 	}
 	if (bad) {
-		error_reply(rq, sys->leap, CONTROL_ERR_UNKNOWNVAR, out);
+		error_reply(rq, sys->leap, MODE6_ERR_UNKNOWNVAR, out);
 		return;
 	}
 	if (!listed) {
@@ -504,14 +403,14 @@ static void read_vars(const struct control_request *rq, const struct control_sys
 
 static bool modifies(uint8_t op)
 {
-	return op == CONTROL_OP_WRITEVAR || op == CONTROL_OP_WRITECLOCK || op == CONTROL_OP_SETTRAP ||
-	       op == CONTROL_OP_UNSETTRAP || op == CONTROL_OP_CONFIGURE || op == CONTROL_OP_SAVECONFIG;
+	return op == MODE6_OP_WRITEVAR || op == MODE6_OP_WRITECLOCK || op == MODE6_OP_SETTRAP ||
+	       op == MODE6_OP_UNSETTRAP || op == MODE6_OP_CONFIGURE || op == MODE6_OP_SAVECONFIG;
 }
 
 /* An authorised WRITEVAR still changes nothing: every variable is read
  * only (ntpd answers CERR_PERMISSION for those), unknown ones are
  * CERR_UNKNOWNVAR. */
-static enum control_err write_vars(const struct control_request *rq, bool sys)
+static enum mode6_err write_vars(const struct mode6_request *rq, bool sys)
 {
 	char name[VARNAME_MAX + 1];
 	size_t pos = 0;
@@ -520,14 +419,14 @@ static enum control_err write_vars(const struct control_request *rq, bool sys)
 	while (next_name(rq->data, rq->count, &pos, name, &bad)) {
 		any = true;
 		if (lookup(sys ? sys_names : peer_names, sys ? SV_COUNT : PV_COUNT, name) < 0)
-			return CONTROL_ERR_UNKNOWNVAR;
+			return MODE6_ERR_UNKNOWNVAR;
 	}
 	if (bad)
-		return CONTROL_ERR_UNKNOWNVAR;
-	return any ? CONTROL_ERR_PERMISSION : CONTROL_ERR_BADFMT;
+		return MODE6_ERR_UNKNOWNVAR;
+	return any ? MODE6_ERR_PERMISSION : MODE6_ERR_BADFMT;
 }
 
-void control_answer(const struct control_request *rq, const struct control_sys *sys,
+void control_answer(const struct mode6_request *rq, const struct control_sys *sys,
                     const struct control_peer *peers, size_t n, uint64_t now,
                     const struct control_access *acc, struct control_reply *out)
 {
@@ -542,25 +441,25 @@ void control_answer(const struct control_request *rq, const struct control_sys *
 	if (modifies(rq->opcode)) {
 		if (!acc->authenticated || acc->nomodify) {
 			out->denied = true;
-			error_reply(rq, sys->leap, CONTROL_ERR_PERMISSION, out);
+			error_reply(rq, sys->leap, MODE6_ERR_PERMISSION, out);
 			return;
 		}
-		if (rq->opcode != CONTROL_OP_WRITEVAR) {
-			error_reply(rq, sys->leap, CONTROL_ERR_BADOP, out);
+		if (rq->opcode != MODE6_OP_WRITEVAR) {
+			error_reply(rq, sys->leap, MODE6_ERR_BADOP, out);
 			return;
 		}
 		if (rq->associd && !find_peer(peers, n, rq->associd)) {
-			error_reply(rq, sys->leap, CONTROL_ERR_BADASSOC, out);
+			error_reply(rq, sys->leap, MODE6_ERR_BADASSOC, out);
 			return;
 		}
 		error_reply(rq, sys->leap, write_vars(rq, rq->associd == 0), out);
 		return;
 	}
 	switch (rq->opcode) {
-	case CONTROL_OP_READSTAT:
-	case CONTROL_OP_READVAR:
+	case MODE6_OP_READSTAT:
+	case MODE6_OP_READVAR:
 		if (rq->associd == 0) {
-			if (rq->opcode == CONTROL_OP_READSTAT)
+			if (rq->opcode == MODE6_OP_READSTAT)
 				read_status_list(rq, sys, peers, n, out);
 			else
 				read_vars(rq, sys, NULL, now, out);
@@ -568,18 +467,18 @@ void control_answer(const struct control_request *rq, const struct control_sys *
 		}
 		peer = find_peer(peers, n, rq->associd);
 		if (!peer) {
-			error_reply(rq, sys->leap, CONTROL_ERR_BADASSOC, out);
+			error_reply(rq, sys->leap, MODE6_ERR_BADASSOC, out);
 			return;
 		}
 		read_vars(rq, sys, peer, now, out);
 		return;
-	case CONTROL_OP_READCLOCK:
+	case MODE6_OP_READCLOCK:
 		/* No reference clocks in ntsd. */
-		error_reply(rq, sys->leap, CONTROL_ERR_BADASSOC, out);
+		error_reply(rq, sys->leap, MODE6_ERR_BADASSOC, out);
 		return;
 	default:
 		/* ASYNCMSG, the MRU list and its nonce, and unknown opcodes. */
-		error_reply(rq, sys->leap, CONTROL_ERR_BADOP, out);
+		error_reply(rq, sys->leap, MODE6_ERR_BADOP, out);
 		return;
 	}
 }

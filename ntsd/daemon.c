@@ -22,13 +22,13 @@
 #include "crypto/secret.h"
 #include "keyexchange/ke_server.h"
 #include "keyexchange/tls.h"
-#include "ntsd/clock.h"
-#include "ntsd/codec.h"
+#include "protocol/clock.h"
+#include "protocol/ntp_packet.h"
 #include "ntsd/log.h"
 #include "ntsd/privdrop.h"
 #include "ntsd/restrict.h"
 #include "ntsd/serve.h"
-#include "ntsd/server.h"
+#include "ntsd/listener.h"
 #include "ntsd/source.h"
 #include "ntsd/stats.h"
 
@@ -44,7 +44,7 @@ struct daemon {
 	char embedded[2048];    /* embedded configuration text */
 	struct conf conf;
 	struct serve_config *cfg;
-	struct server *server;
+	struct listener *listener;
 	unsigned generation;
 	int precision;
 	uint64_t local_reftime;
@@ -374,7 +374,7 @@ static bool nts_sync_keys(struct daemon *d)
 	for (size_t i = 0; !differs && i < s->n; i++)
 		differs = s->k[i].id != d->mk->k[i].id;
 	if (differs) {
-		server_publish_masterkeys(d->server, s);
+		listener_publish_masterkeys(d->listener, s);
 		if (d->ke)
 			ke_server_set_masterkeys(d->ke, s);
 		log_info("NTS master keys: %zu in %s, current id %08x", s->n, d->mk_path,
@@ -403,7 +403,7 @@ static bool nts_start(struct daemon *d)
 	char err[600];
 	uint16_t aeads[8];
 	size_t n_aeads = nts_aeads(&d->conf, aeads, 8), n_addrs;
-	const struct sockaddr_storage *addrs = server_addrs(d->server, &n_addrs);
+	const struct sockaddr_storage *addrs = listener_addrs(d->listener, &n_addrs);
 
 	masterkey_path(d, &d->conf, d->mk_path, sizeof(d->mk_path));
 	if (!nts_sync_keys(d))
@@ -576,7 +576,7 @@ static void reload(struct daemon *d)
 	if (!same_sources(&c, &d->conf))
 		log_warn("Changes to server, pool and peer lines, `disable ntp`, the local clock and "
 		         "the drift file take effect at the next restart");
-	free_serve_config(server_swap_config(d->server, cfg));
+	free_serve_config(listener_swap_config(d->listener, cfg));
 	d->cfg = cfg;
 	/* Keep the listen settings the sockets were opened with. */
 	struct conf old = d->conf;
@@ -593,7 +593,7 @@ static void dump_stats(struct daemon *d)
 
 	struct ke_stats ke;
 
-	server_stats(d->server, v);
+	listener_stats(d->listener, v);
 	if (d->ke)
 		ke_server_stats(d->ke, &ke);
 	stats_log(v, d->ke ? &ke : NULL);
@@ -662,17 +662,17 @@ int daemon_run(const struct daemon_opts *o)
 	if (d.conf.logfile[0] && !log_set_dest(LOG_TO_FILE, d.conf.logfile))
 		log_fatal("Cannot open log file %s: %s", d.conf.logfile, strerror(errno));
 
-	struct server_opts so = {
+	struct listener_opts so = {
 		.port = o->port >= 0 ? (uint16_t)o->port : d.conf.port,
 		.listen = d.conf.listen,
 		.n_listen = d.conf.n_listen,
 		.workers = o->workers,
 	};
-	d.server = server_new(&so, err, sizeof(err));
-	if (!d.server)
+	d.listener = listener_new(&so, err, sizeof(err));
+	if (!d.listener)
 		log_fatal("%s", err);
-	if (server_notes(d.server)[0])
-		log_warn("Not listening on every address: %s", server_notes(d.server));
+	if (listener_notes(d.listener)[0])
+		log_warn("Not listening on every address: %s", listener_notes(d.listener));
 
 	if (!o->foreground) {
 		if (!d.conf.logfile[0])
@@ -724,15 +724,15 @@ int daemon_run(const struct daemon_opts *o)
 
 	d.precision = clock_measure_precision();
 	update_sys(&d, &sys);
-	if (!server_start(d.server, d.cfg, &sys, err, sizeof(err)))
+	if (!listener_start(d.listener, d.cfg, &sys, err, sizeof(err)))
 		log_fatal("%s", err);
 	if (nts_wanted(&d.conf) && !nts_start(&d))
 		log_fatal("NTS could not be started; fix the errors above or remove `nts enable`");
 	if (d.sources && !sources_start(d.sources, err, sizeof(err)))
 		log_fatal("%s", err);
-	server_describe(d.server, where, sizeof(where));
+	listener_describe(d.listener, where, sizeof(where));
 	log_info("ntsd %s (%s) serving NTP on %s with %u workers; %s, stratum %d%s", NTSD_VERSION,
-	         NTSD_TLS_BACKEND, where, server_workers(d.server),
+	         NTSD_TLS_BACKEND, where, listener_workers(d.listener),
 	         d.conf.local_enabled ? "local clock" : "no synchronized source yet",
 	         d.conf.local_enabled ? d.conf.local_stratum : NTP_STRATUM_UNSYNC,
 	         (o->no_clock || d.conf.disable_ntp) ? "; system clock is never adjusted" : "");
@@ -754,8 +754,8 @@ int daemon_run(const struct daemon_opts *o)
 		else if (sig == SIGUSR1)
 			dump_stats(&d);
 		update_sys(&d, &sys);
-		server_publish_sys(d.server, &sys);
-		if (d.sources && !server_publish_control(d.server, &d.view))
+		listener_publish_sys(d.listener, &sys);
+		if (d.sources && !listener_publish_control(d.listener, &d.view))
 			log_warn("Out of memory for the mode 6 view");
 		nts_tick(&d);
 	}
@@ -763,7 +763,7 @@ int daemon_run(const struct daemon_opts *o)
 	dump_stats(&d);
 	sources_free(d.sources);
 	ke_server_free(d.ke);
-	server_free(d.server);
+	listener_free(d.listener);
 	masterkey_set_free(d.mk);
 	free_serve_config(d.cfg);
 	conf_free(&d.conf);

@@ -7,11 +7,6 @@
 #include "crypto/buf.h"
 #include "crypto/secret.h"
 
-static size_t pad4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
-}
-
 bool nts_worker_init(struct nts_worker *w, const struct masterkey_set *set)
 {
 	static const uint8_t zero[AEAD_MAX_KEY];
@@ -57,43 +52,19 @@ void nts_request_done(struct nts_request *r)
 	secret_wipe(&r->keys, sizeof(r->keys));
 }
 
-/* RFC 8915 §5.6: Nonce Length, Ciphertext Length, Nonce and Ciphertext
- * each padded to a multiple of 4, then optional padding. */
-static bool parse_auth(const struct ntp_ef *ef, const uint8_t **nonce, size_t *nlen,
-                       const uint8_t **ct, size_t *ctlen)
-{
-	struct buf b = buf_reader(ef->body, (size_t)ef->len - 4);
-	uint16_t nl, cl;
-
-	if (!buf_get_u16(&b, &nl) || !buf_get_u16(&b, &cl))
-		return false;
-	*nonce = buf_take(&b, pad4(nl));
-	*ct = buf_take(&b, pad4(cl));
-	if (!*nonce || !*ct)
-		return false;
-	/* §5.6: a nonce shorter than 16 bytes is refused for AES-SIV; the
-	 * ciphertext holds at least the SIV tag. */
-	if (nl < NTS_NONCE_LEN || cl < AEAD_TAG_LEN)
-		return false;
-	*nlen = nl;
-	*ctlen = cl;
-	return true;
-}
-
 /* Encrypted extension fields (RFC 8915 §5.7): count the placeholders. */
 static bool count_encrypted_placeholders(const uint8_t *pt, size_t len, size_t *n)
 {
 	struct buf b = buf_reader(pt, len);
+	const uint8_t *body;
+	size_t body_len;
+	uint16_t type;
+	int r;
 
-	while (buf_left(&b) > 0) {
-		uint16_t type, eflen;
-		if (!buf_get_u16(&b, &type) || !buf_get_u16(&b, &eflen) || eflen < 4 || eflen % 4 ||
-		    !buf_skip(&b, (size_t)eflen - 4))
-			return false;
+	while ((r = nts_ef_next(&b, &type, &body, &body_len)) > 0)
 		if (type == NTS_EF_PLACEHOLDER)
 			(*n)++;
-	}
-	return true;
+	return r == 0;
 }
 
 enum nts_verdict nts_check_request(struct nts_worker *w, const uint8_t *req, size_t len,
@@ -103,8 +74,8 @@ enum nts_verdict nts_check_request(struct nts_worker *w, const uint8_t *req, siz
 	size_t placeholders = 0, placeholder_len = 0;
 	bool any = false, placeholders_ok = true;
 	uint8_t pt[NTP_MAX_PACKET];
-	const uint8_t *nonce, *ct;
-	size_t nlen, ctlen, ptlen;
+	struct nts_ef_auth a;
+	size_t ptlen;
 
 	memset(r, 0, sizeof(*r));
 	for (size_t i = 0; i < t->n_ef; i++) {
@@ -150,7 +121,7 @@ enum nts_verdict nts_check_request(struct nts_worker *w, const uint8_t *req, siz
 		return NTS_MALFORMED;
 	if (!w->cookies)
 		return NTS_BAD_COOKIE;
-	if (!parse_auth(auth, &nonce, &nlen, &ct, &ctlen))
+	if (!nts_ef_parse_auth(auth, AEAD_TAG_LEN, &a))
 		return NTS_MALFORMED;
 
 	/* The cookie field's body may carry padding after the cookie; the
@@ -160,7 +131,7 @@ enum nts_verdict nts_check_request(struct nts_worker *w, const uint8_t *req, siz
 	if (!aead_ctx_rekey(w->c2s, r->keys.aead, r->keys.c2s, r->keys.key_len))
 		goto bad_auth;
 	struct aead_ad ad = { req, (size_t)(auth->start - req) };
-	if (!aead_open(w->c2s, &ad, 1, nonce, nlen, ct, ctlen, pt, sizeof(pt), &ptlen))
+	if (!aead_open(w->c2s, &ad, 1, a.nonce, a.nonce_len, a.ct, a.ct_len, pt, sizeof(pt), &ptlen))
 		goto bad_auth;
 	bool ok = count_encrypted_placeholders(pt, ptlen, &placeholders);
 	secret_wipe(pt, ptlen);
@@ -197,7 +168,7 @@ size_t nts_finish_response(struct nts_worker *w, struct nts_request *r, uint8_t 
 	uint8_t nonce[NTS_NONCE_LEN];
 	size_t n = r->cookies_wanted, ptlen = 0, ctlen = 0, total = 0;
 	size_t cookie_len = cookie_size(r->keys.aead);
-	size_t ef_len = 4 + pad4(cookie_len);
+	size_t ef_len = 4 + nts_ef_pad4(cookie_len);
 	size_t fixed = NTP_HEADER_LEN + r->uid->len + 4 + 4 + NTS_NONCE_LEN + AEAD_TAG_LEN;
 
 	/* Never answer with more bytes than the request had (§5.7, and no
@@ -212,10 +183,10 @@ size_t nts_finish_response(struct nts_worker *w, struct nts_request *r, uint8_t 
 		uint8_t *c;
 		buf_put_u16(&p, NTS_EF_COOKIE);
 		buf_put_u16(&p, (uint16_t)ef_len);
-		c = buf_reserve(&p, pad4(cookie_len));
+		c = buf_reserve(&p, nts_ef_pad4(cookie_len));
 		if (!c || cookie_seal(w->cookies, &r->keys, c, cookie_len) != cookie_len)
 			goto out;
-		memset(c + cookie_len, 0, pad4(cookie_len) - cookie_len);
+		memset(c + cookie_len, 0, nts_ef_pad4(cookie_len) - cookie_len);
 	}
 	if (!buf_ok(&p))
 		goto out;
@@ -234,9 +205,9 @@ size_t nts_finish_response(struct nts_worker *w, struct nts_request *r, uint8_t 
 	               outmax - auth_start - 8 - NTS_NONCE_LEN, &ctlen))
 		goto out;
 	store_be16(a + 6, (uint16_t)ctlen);
-	store_be16(a + 2, (uint16_t)(8 + NTS_NONCE_LEN + pad4(ctlen)));
-	memset(a + 8 + NTS_NONCE_LEN + ctlen, 0, pad4(ctlen) - ctlen);
-	total = auth_start + 8 + NTS_NONCE_LEN + pad4(ctlen);
+	store_be16(a + 2, (uint16_t)(8 + NTS_NONCE_LEN + nts_ef_pad4(ctlen)));
+	memset(a + 8 + NTS_NONCE_LEN + ctlen, 0, nts_ef_pad4(ctlen) - ctlen);
+	total = auth_start + 8 + NTS_NONCE_LEN + nts_ef_pad4(ctlen);
 out:
 	/* pt holds sealed cookies only, which go on the wire anyway. */
 	return total;

@@ -11,16 +11,9 @@
 #include <stdint.h>
 
 #include "crypto/cookie.h"
-#include "ntsd/codec.h"
+#include "protocol/ntp_packet.h"
+#include "protocol/nts_ef.h"
 
-/* Extension field types (RFC 8915 §7.5). */
-#define NTS_EF_UNIQUE_ID 0x0104
-#define NTS_EF_COOKIE 0x0204
-#define NTS_EF_PLACEHOLDER 0x0304
-#define NTS_EF_AUTH 0x0404
-
-#define NTS_MIN_UNIQUE_ID 32  /* RFC 8915 §5.3 */
-#define NTS_NONCE_LEN 16      /* what we send; at least this is required */
 #define NTS_MAX_COOKIES 8     /* cookies returned per response at most */
 
 struct masterkey_set;

@@ -7,8 +7,9 @@
 #include "crypto/buf.h"
 #include "crypto/keyfile.h"
 #include "crypto/mac.h"
-#include "ntsd/clock.h"
-#include "ntsd/codec.h"
+#include "protocol/clock.h"
+#include "protocol/netaddr.h"
+#include "protocol/ntp_packet.h"
 #include "ntsd/ratelimit.h"
 #include "ntsd/restrict.h"
 
@@ -77,15 +78,6 @@ void serve_worker_reconfigure(struct serve_worker *w, const struct serve_config 
 	ratelimit_set(w->rl, cfg->discard_average, cfg->discard_minimum);
 }
 
-static uint16_t source_port(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port);
-	if (sa->sa_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port);
-	return 0;
-}
-
 static bool key_trusted(const struct serve_config *cfg, uint32_t id)
 {
 	return id > 0 && id <= CONF_KEYID_MAX && (cfg->trusted[id / 8] >> (id % 8) & 1);
@@ -147,7 +139,7 @@ static bool serve_admit(struct serve_worker *w, const struct serve_config *cfg, 
 		serve_count(w, SERVE_STAT_SHORT);
 		return false;
 	}
-	if (source_port(from) == 0) {
+	if (netaddr_port((const struct sockaddr_storage *)(const void *)from) == 0) {
 		serve_count(w, SERVE_STAT_BAD_PORT);
 		return false;
 	}
@@ -306,7 +298,7 @@ size_t serve_packet(struct serve_worker *w, const struct serve_config *cfg,
 /* A mode 6 MAC (RFC 9327 §4, ntpd's ctl_proc): any trusted key makes the
  * answer signed; only the controlkey allows writes. */
 static const struct symkey *control_key(struct serve_worker *w, const struct serve_config *cfg,
-                                        const uint8_t *req, const struct control_request *rq)
+                                        const uint8_t *req, const struct mode6_request *rq)
 {
 	if (!rq->has_mac || !cfg->keys || !key_trusted(cfg, rq->keyid))
 		return NULL;
@@ -345,7 +337,7 @@ size_t serve_control(struct serve_worker *w, const struct serve_config *cfg,
                      const uint8_t *req, size_t len, const struct sockaddr *from,
                      struct control_reply *out)
 {
-	struct control_request rq;
+	struct mode6_request rq;
 
 	out->n = 0;
 	uint32_t res;
@@ -355,7 +347,7 @@ size_t serve_control(struct serve_worker *w, const struct serve_config *cfg,
 		serve_count(w, SERVE_STAT_NOQUERY);
 		return 0;
 	}
-	if (control_parse(req, len, &rq) != CONTROL_PARSE_OK) {
+	if (mode6_parse_request(req, len, &rq) != MODE6_PARSE_OK) {
 		serve_count(w, SERVE_STAT_CONTROL_BAD);
 		return 0;
 	}

@@ -24,13 +24,14 @@
 #include "crypto/keyfile.h"
 #include "crypto/mac.h"
 #include "keyexchange/ke_client.h"
-#include "ntsd/clock.h"
+#include "protocol/clock.h"
+#include "protocol/netaddr.h"
 #include "ntsd/clockctl.h"
-#include "ntsd/codec.h"
+#include "protocol/ntp_packet.h"
 #include "ntsd/driftfile.h"
 #include "ntsd/log.h"
-#include "ntsd/ntp_client.h"
-#include "ntsd/nts_client.h"
+#include "protocol/ntp_client.h"
+#include "protocol/nts_client.h"
 #include "ntsd/sync.h"
 
 #define POOL_MAX 4          /* addresses taken from one pool line */
@@ -137,18 +138,6 @@ static uint32_t source_refid(struct sources *s, const struct sockaddr_storage *s
 			memcpy(&r, d, 4);
 	}
 	return r;
-}
-
-static const char *addr_text(const struct sockaddr_storage *ss, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, host, sizeof(host));
-	else if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, host, sizeof(host));
-	snprintf(buf, len, "%s", host);
-	return buf;
 }
 
 /* Resolves host:port into up to max addresses; with numeric_only, only
@@ -330,7 +319,7 @@ static bool use_address(struct sources *s, struct src *x, const struct sockaddr_
 		x->next_poll = x->ke_retry_at;
 		return false;
 	}
-	log_info("Source %s: resolved to %s", x->label, addr_text(&x->addr, err, sizeof(err)));
+	log_info("Source %s: resolved to %s", x->label, netaddr_host(&x->addr, err, sizeof(err)));
 	set_error(x, "%s", "");
 	x->next_poll = mono;
 	return true;
@@ -413,10 +402,8 @@ static void ke_finish(struct sources *s, struct src *x, double mono)
 	x->waiting = false;
 	x->next_poll = mono;
 	log_info("Source %s: NTS-KE done (AEAD %u, %zu cookies, NTP at %s port %u)", x->name,
-	         (unsigned)aead, ncookies, addr_text(&x->addr, err, sizeof(err)),
-	         (unsigned)ntohs(x->addr.ss_family == AF_INET
-	                             ? ((struct sockaddr_in *)&x->addr)->sin_port
-	                             : ((struct sockaddr_in6 *)&x->addr)->sin6_port));
+	         (unsigned)aead, ncookies, netaddr_host(&x->addr, err, sizeof(err)),
+	         (unsigned)netaddr_port(&x->addr));
 	if (x->a.flags & CONF_ASSOC_NOVAL)
 		log_warn("Source %s: the server's certificate was NOT verified (`noval`): anyone on the "
 		         "path can impersonate it",
@@ -632,7 +619,7 @@ static void fill_snapshot(struct sources *s)
 	view->sys.clk_wander = sys.wander;
 	view->sys.tc = (int8_t)sys.poll;
 	view->sys.mintc = 3;
-	view->sys.clock_source = sys.sys_peer >= 0 ? CONTROL_SRC_NTP : CONTROL_SRC_LOCAL;
+	view->sys.clock_source = sys.sys_peer >= 0 ? MODE6_SRC_NTP : MODE6_SRC_LOCAL;
 	for (size_t i = 0; i < s->n && view->n_peers < CONTROL_MAX_PEERS; i++) {
 		struct src *x = &s->v[i];
 		struct sync_source_status st;
@@ -768,7 +755,7 @@ static bool add_source(struct sources *s, const struct conf_assoc *a, const stru
 	}
 	if (ss && a->kind == CONF_ASSOC_POOL) {
 		char host[INET6_ADDRSTRLEN];
-		snprintf(x->name, sizeof(x->name), "%s", addr_text(ss, host, sizeof(host)));
+		snprintf(x->name, sizeof(x->name), "%s", netaddr_host(ss, host, sizeof(host)));
 	} else {
 		snprintf(x->name, sizeof(x->name), "%.*s", SYNC_NAME_MAX - 1, a->host);
 	}

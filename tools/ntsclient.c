@@ -22,7 +22,7 @@
 
 #include "crypto/secret.h"
 #include "keyexchange/tls.h"
-#include "ntsd/clock.h"
+#include "protocol/clock.h"
 #include "tools/ntsclient.h"
 #include "tools/jsonout.h"
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "crypto/keyfile.h"
-#include "ntsd/ntp_client.h"
+#include "protocol/ntp_client.h"
 
 /* Exit statuses, one per reason class (documented in --help, README). */
 enum {

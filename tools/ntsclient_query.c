@@ -16,9 +16,9 @@
 #include "crypto/mac.h"
 #include "crypto/secret.h"
 #include "keyexchange/ke_client.h"
-#include "ntsd/clock.h"
-#include "ntsd/codec.h"
-#include "ntsd/nts_client.h"
+#include "protocol/clock.h"
+#include "protocol/ntp_packet.h"
+#include "protocol/nts_client.h"
 #include "tools/ntsclient.h"
 
 #define MAX_KE 3 /* key exchanges per server: first, after NTSN, when out of cookies */

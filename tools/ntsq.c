@@ -12,10 +12,9 @@
 #include <unistd.h>
 
 #include "tools/ntsq.h"
+#include "protocol/mode6.h"
 #include "tools/jsonout.h"
 
-#define OP_READSTAT 1
-#define OP_READVAR 2
 #define MAX_PEERS 256
 
 struct opts {
@@ -71,7 +70,7 @@ static int fail_query(struct ntsq_session *s, enum ntsq_result r, const struct n
 		        ntsq_peername(s), what);
 	else if (r == NTSQ_SERVER_ERROR)
 		fprintf(stderr, "ntsq: %s: %s: server error %u (%s)\n", ntsq_peername(s), what, a->errcode,
-		        ntsq_errtext(a->errcode));
+		        mode6_errtext(a->errcode));
 	else
 		fprintf(stderr, "ntsq: %s: %s: %s\n", ntsq_peername(s), what,
 		        errno ? strerror(errno) : "bad or unauthenticated response");
@@ -81,7 +80,7 @@ static int fail_query(struct ntsq_session *s, enum ntsq_result r, const struct n
 static enum ntsq_result read_assocs(struct ntsq_session *s, struct assoc *as, size_t *n,
                                     uint16_t *sys_status, struct ntsq_answer *a)
 {
-	enum ntsq_result r = ntsq_query(s, OP_READSTAT, 0, "", 0, a);
+	enum ntsq_result r = ntsq_query(s, MODE6_OP_READSTAT, 0, "", 0, a);
 	*n = 0;
 	if (r != NTSQ_OK)
 		return r;
@@ -98,13 +97,12 @@ static enum ntsq_result read_assocs(struct ntsq_session *s, struct assoc *as, si
 static enum ntsq_result read_vars(struct ntsq_session *s, uint16_t assoc, const char *list,
                                   struct ntsq_vars *v, struct ntsq_answer *a)
 {
-	enum ntsq_result r = ntsq_query(s, OP_READVAR, assoc, list, strlen(list), a);
+	enum ntsq_result r = ntsq_query(s, MODE6_OP_READVAR, assoc, list, strlen(list), a);
 	if (r == NTSQ_OK)
 		ntsq_parse_vars(a->data, a->len, v);
 	return r;
 }
 
-static const char *const tally = " x.-+#*o";
 static const char *const conditions[] = { "reject", "falsetick", "excess", "outlier",
 	                                  "candidate", "backup", "sys.peer", "pps.peer" };
 static const char *const peer_events[] = { "", "mobilize", "demobilize", "unreachable",
@@ -181,7 +179,7 @@ static int cmd_as(struct ntsq_session *s, const struct opts *o)
 			printf("%s{\"associd\": %u, \"status\": \"%04x\", \"condition\": \"%s\", "
 			       "\"tally\": \"%c\", \"reach\": %s}",
 			       i ? ", " : "", as[i].id, as[i].status, conditions[(as[i].status >> 8) & 7],
-			       tally[(as[i].status >> 8) & 7], (as[i].status & 0x1000) ? "true" : "false");
+			       mode6_tally(as[i].status), ((as[i].status >> 8) & MODE6_PST_REACH) ? "true" : "false");
 		printf("]\n");
 		return 0;
 	}
@@ -193,9 +191,12 @@ static int cmd_as(struct ntsq_session *s, const struct opts *o)
 	printf("===========================================================\n");
 	for (size_t i = 0; i < n; i++) {
 		uint16_t st = as[i].status;
-		const char *auth = !(st & 0x4000) ? "none" : (st & 0x2000) ? "ok" : "bad";
+		uint8_t bits = (uint8_t)(st >> 8);
+		const char *auth = !(bits & MODE6_PST_AUTHENABLE) ? "none"
+		                   : (bits & MODE6_PST_AUTHENTIC)  ? "ok"
+		                                                   : "bad";
 		printf("%3zu %5u  %04x   %3.3s  %4s  %4.4s %9.9s %11s %2u\n", i + 1, as[i].id, st,
-		       (st & 0x8000) ? "yes" : "no", (st & 0x1000) ? "yes" : "no", auth,
+		       (bits & MODE6_PST_CONFIG) ? "yes" : "no", (bits & MODE6_PST_REACH) ? "yes" : "no", auth,
 		       conditions[(st >> 8) & 7], peer_events[st & 0xf], (st >> 4) & 0xf);
 	}
 	return 0;
@@ -270,7 +271,7 @@ static void print_peer_json(const struct peer_row *p, double now, bool first)
 		last = ntsq_var_time(v, "reftime");
 	peer_remote(v, remote, sizeof(remote));
 	printf("%s{\"associd\": %u, \"status\": \"%04x\", \"tally\": \"%c\", \"remote\": ", first ? "" : ", ",
-	       p->id, p->status, tally[(p->status >> 8) & 7]);
+	       p->id, p->status, mode6_tally(p->status));
 	json_str(remote);
 	printf(", \"refid\": ");
 	json_str(ntsq_var(v, "refid") ? ntsq_var(v, "refid") : "");
@@ -354,7 +355,7 @@ static int cmd_peers(struct ntsq_session *s, const struct opts *o)
 		bool code = st <= 1 || st >= 16 || !strcmp(peer_type(v), "l");
 		snprintf(refid, sizeof(refid), code && ref && *ref ? ".%s." : "%s", ref ? ref : "");
 		printf("%c%-15.15s %-15.15s %2d %s %4s %4s  %3o %7.3f %8.3f %7.3f",
-		       tally[(rows[i].status >> 8) & 7], remote, refid, st,
+		       mode6_tally(rows[i].status), remote, refid, st,
 		       peer_type(v), when, poll, (unsigned)ntsq_var_num(v, "reach", 0) & 0xff,
 		       ntsq_var_num(v, "delay", 0), ntsq_var_num(v, "offset", 0), ntsq_var_num(v, "jitter", 0));
 		if (nts) {
@@ -417,7 +418,7 @@ static enum ntsq_result sync_state(struct ntsq_session *s, struct sync_state *st
 	if (read_assocs(s, as, &n, NULL, a) != NTSQ_OK)
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
-		reach += (as[i].status & 0x1000) != 0;
+		reach += ((as[i].status >> 8) & MODE6_PST_REACH) != 0;
 		cand += ((as[i].status >> 8) & 7) >= 4;
 	}
 	char why[200];
@@ -501,7 +502,7 @@ static int cmd_wait(struct ntsq_session *s, const struct opts *o)
 	}
 	if (!last.answered) {
 		snprintf(last.line, sizeof(last.line), "%s",
-		         r == NTSQ_SERVER_ERROR ? ntsq_errtext(a.errcode) : "no answer to mode 6 requests");
+		         r == NTSQ_SERVER_ERROR ? mode6_errtext(a.errcode) : "no answer to mode 6 requests");
 	}
 	if (o->json)
 		print_state_json(&last, ntsq_peername(s));

@@ -48,8 +48,6 @@ struct ntsq_answer {
  * and collects the answer. */
 enum ntsq_result ntsq_query(struct ntsq_session *s, uint8_t opcode, uint16_t associd,
                             const char *data, size_t dlen, struct ntsq_answer *a);
-/* Text of an RFC 9327 error code ("unknown variable"). */
-const char *ntsq_errtext(uint8_t code);
 
 struct ntsq_var {
 	char name[48];

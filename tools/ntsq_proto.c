@@ -11,11 +11,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crypto/buf.h"
 #include "crypto/keyfile.h"
 #include "crypto/mac.h"
 #include "crypto/secret.h"
+#include "protocol/mode6.h"
 
-#define HDR 12
 #define MAX_FRAGS 32
 
 struct ntsq_session {
@@ -27,16 +28,6 @@ struct ntsq_session {
 	const struct symkey *key;
 	struct mac_ctx *mac;
 };
-
-static const char *const errtexts[] = {
-	"unspecified error", "permission denied", "bad request format", "unknown opcode",
-	"unknown association", "unknown variable", "bad variable value", "administratively prohibited",
-};
-
-const char *ntsq_errtext(uint8_t code)
-{
-	return code < sizeof(errtexts) / sizeof(errtexts[0]) ? errtexts[code] : "unknown error code";
-}
 
 /* host, host:port, [v6], [v6]:port; a bare IPv6 address has no port. */
 static bool split_host(const char *in, char *host, size_t hostlen, char *port, size_t portlen)
@@ -162,17 +153,6 @@ const char *ntsq_peername(const struct ntsq_session *s)
 	return s->peer;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 /* NTPsec truncates SHA-2 digests to 20 octets; ntsd accepts both. */
 static size_t digest_len(const struct symkey *k)
 {
@@ -183,25 +163,22 @@ static size_t digest_len(const struct symkey *k)
 static bool send_request(struct ntsq_session *s, uint8_t opcode, uint16_t associd,
                          const char *data, size_t dlen)
 {
-	uint8_t pkt[HDR + 480 + 8 + 4 + MAC_MAX_DIGEST] = { 0 };
+	uint8_t pkt[MODE6_HEADER_LEN + 480 + 8 + 4 + MAC_MAX_DIGEST] = { 0 };
+	struct mode6_header h = { .version = 4, .mode = 6, .opcode = opcode, .sequence = s->seq,
+		                  .associd = associd, .count = (uint16_t)dlen };
 	size_t len;
 
-	pkt[0] = (4 << 3) | 6;
-	pkt[1] = opcode & 0x1f;
-	put16(pkt + 2, s->seq);
-	put16(pkt + 6, associd);
-	put16(pkt + 10, (uint16_t)dlen);
-	memcpy(pkt + HDR, data, dlen);
-	len = HDR + dlen;
+	mode6_header_encode(&h, pkt);
+	memcpy(pkt + MODE6_HEADER_LEN, data, dlen);
+	len = MODE6_HEADER_LEN + dlen;
 	if (s->key) {
 		/* RFC 9327 §4: data padded to 8, key id, digest. */
 		uint8_t d[MAC_MAX_DIGEST];
-		len = (len + 7) & ~(size_t)7;
+		len = mode6_pad8(len);
 		size_t dl = digest_len(s->key);
 		if (mac_compute(s->mac, s->key->alg, s->key->key, s->key->len, pkt, len, d) < dl)
 			return false;
-		put16(pkt + len, (uint16_t)(s->key->id >> 16));
-		put16(pkt + len + 2, (uint16_t)s->key->id);
+		store_be32(pkt + len, s->key->id);
 		memcpy(pkt + len + 4, d, dl);
 		len += 4 + dl;
 	} else {
@@ -245,18 +222,22 @@ static enum ntsq_result collect(struct ntsq_session *s, uint8_t opcode, struct n
 		ssize_t len = recv(s->fd, pkt, sizeof(pkt), 0);
 		if (len < 0)
 			return errno == ECONNREFUSED ? NTSQ_TIMEOUT : NTSQ_IO;
-		if (len < HDR || (pkt[0] & 7) != 6 || !(pkt[1] & 0x80) || get16(pkt + 2) != s->seq ||
-		    (pkt[1] & 0x1f) != opcode)
+		struct mode6_header h;
+		if (len < MODE6_HEADER_LEN)
+			continue;
+		mode6_header_decode(pkt, &h);
+		if (h.mode != 6 || !(h.flags & MODE6_FLAG_RESPONSE) || h.sequence != s->seq ||
+		    h.opcode != opcode)
 			continue; /* not ours */
-		uint16_t off = get16(pkt + 8), count = get16(pkt + 10);
-		if (pkt[1] & 0x40) {
-			a->errcode = (uint8_t)(get16(pkt + 4) >> 8);
+		uint16_t off = h.offset, count = h.count;
+		if (h.flags & MODE6_FLAG_ERROR) {
+			a->errcode = (uint8_t)(h.status >> 8);
 			return NTSQ_SERVER_ERROR;
 		}
-		if ((size_t)len < HDR + (size_t)count || (size_t)off + count > sizeof(a->data))
+		if ((size_t)len < MODE6_HEADER_LEN + (size_t)count || (size_t)off + count > sizeof(a->data))
 			continue;
 		if (s->key) {
-			size_t pad = (HDR + (size_t)count + 7) & ~(size_t)7;
+			size_t pad = mode6_pad8(MODE6_HEADER_LEN + (size_t)count);
 			if ((size_t)len < pad + 4 + 16 ||
 			    !mac_verify(s->mac, s->key->alg, s->key->key, s->key->len, pkt, pad, pkt + pad + 4,
 			                (size_t)len - pad - 4))
@@ -267,13 +248,13 @@ static enum ntsq_result collect(struct ntsq_session *s, uint8_t opcode, struct n
 			dup = dup || got[i].off == off;
 		if (dup || n == MAX_FRAGS)
 			continue;
-		memcpy(a->data + off, pkt + HDR, count);
+		memcpy(a->data + off, pkt + MODE6_HEADER_LEN, count);
 		got[n++] = (struct range){ off, count };
 		a->fragments++;
-		if (!(pkt[1] & 0x20)) {
+		if (!(h.flags & MODE6_FLAG_MORE)) {
 			last_seen = true;
 			end = (size_t)off + count;
-			a->status = get16(pkt + 4);
+			a->status = h.status;
 		}
 		if (!last_seen)
 			continue;

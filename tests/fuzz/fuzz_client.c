@@ -65,10 +65,10 @@
 #include "crypto/keyfile.h"
 #include "crypto/mac.h"
 #include "crypto/secret.h"
-#include "ntsd/codec.h"
-#include "ntsd/ntp_client.h"
+#include "protocol/ntp_packet.h"
+#include "protocol/ntp_client.h"
 #include "ntsd/nts.h"
-#include "ntsd/nts_client.h"
+#include "protocol/nts_client.h"
 #include "tests/fuzz/fuzz_input.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -72,7 +72,7 @@
 #include "crypto/mac.h"
 #include "crypto/masterkey.h"
 #include "crypto/secret.h"
-#include "ntsd/codec.h"
+#include "protocol/ntp_packet.h"
 #include "ntsd/control.h"
 #include "ntsd/nts.h"
 #include "ntsd/restrict.h"
@@ -238,7 +238,7 @@ static void make_view(void)
 	static const uint16_t ids[6] = { 1, 2, 3, 0x8001, 0xfffe, 0xffff };
 
 	ctl_sys = (struct control_sys){
-		.leap = 0, .stratum = 3, .precision = -23, .clock_source = CONTROL_SRC_NTP,
+		.leap = 0, .stratum = 3, .precision = -23, .clock_source = MODE6_SRC_NTP,
 		.events = 2, .last_event = 5, .rootdelay = 1.5, .rootdisp = 20.25,
 		.refid = NTP_REFID(192, 0, 2, 99), .reftime = 0xeeb0de0000000000ull, .peer = 1,
 		.tc = 6, .mintc = 3, .offset = -0.125, .frequency = 12.5, .sys_jitter = 0.01,
@@ -251,8 +251,8 @@ static void make_view(void)
 		struct control_peer *p = &ctl_peers[i];
 		memset(p, 0, sizeof(*p));
 		p->associd = ids[i];
-		p->status = control_peer_status(CONTROL_PST_CONFIG | CONTROL_PST_REACH,
-		                                (enum control_sel)(i % 8), 1, 2);
+		p->status = mode6_peer_status(MODE6_PST_CONFIG | MODE6_PST_REACH,
+		                                (enum mode6_sel)(i % 8), 1, 2);
 		set_from(&p->srcadr, i % 2 ? "2001:db8::123" : "192.0.2.123", 123);
 		if (i == 1)
 			set_from(&p->dstadr, "2001:db8::1", 123);
@@ -478,15 +478,15 @@ static size_t build_mac(struct in *in, bool fixup, uint8_t *p, size_t cap)
 static size_t build_control(struct in *in, bool fixup, uint8_t *p, size_t cap)
 {
 	uint8_t k = in_u8(in), opts = in_u8(in);
-	size_t n = CONTROL_HEADER_LEN;
+	size_t n = MODE6_HEADER_LEN;
 
-	in_bytes(in, p, CONTROL_HEADER_LEN);
+	in_bytes(in, p, MODE6_HEADER_LEN);
 	if (fixup) {
 		p[0] = (uint8_t)((p[0] & 0xc0) | 2 << 3 | NTP_MODE_CONTROL);
 		p[1] &= 0x1f;
 		p[8] = p[9] = 0;
 	}
-	size_t room = CONTROL_MAX_DATA + 8, extra = in->n < room ? in->n : room;
+	size_t room = MODE6_MAX_DATA + 8, extra = in->n < room ? in->n : room;
 	in_bytes(in, p + n, extra);
 	n += extra;
 	if (opts & 1) {
@@ -635,14 +635,14 @@ static void check_packet(const uint8_t *req, size_t len, const struct sockaddr *
 
 static bool modifies(uint8_t op)
 {
-	return op == CONTROL_OP_WRITEVAR || op == CONTROL_OP_WRITECLOCK || op == CONTROL_OP_SETTRAP ||
-	       op == CONTROL_OP_UNSETTRAP || op == CONTROL_OP_CONFIGURE || op == CONTROL_OP_SAVECONFIG;
+	return op == MODE6_OP_WRITEVAR || op == MODE6_OP_WRITECLOCK || op == MODE6_OP_SETTRAP ||
+	       op == MODE6_OP_UNSETTRAP || op == MODE6_OP_CONFIGURE || op == MODE6_OP_SAVECONFIG;
 }
 
 static void check_control(const uint8_t *req, size_t len, const struct sockaddr *from,
                           const struct control_reply *out, size_t n, const uint64_t *before)
 {
-	struct control_request rq;
+	struct mode6_request rq;
 
 	CHECK(n <= CONTROL_MAX_FRAGS && n == out->n);
 	CHECK(delta(before, SERVE_STAT_RECEIVED) == 1);
@@ -654,7 +654,7 @@ static void check_control(const uint8_t *req, size_t len, const struct sockaddr 
 
 	uint32_t res = restrict_match(cfg.restrict_table, from);
 	CHECK(!(res & (CONF_RES_IGNORE | CONF_RES_NOQUERY)));
-	CHECK(len <= NTP_MAX_PACKET && control_parse(req, len, &rq) == CONTROL_PARSE_OK);
+	CHECK(len <= NTP_MAX_PACKET && mode6_parse_request(req, len, &rq) == MODE6_PARSE_OK);
 	/* Which key signs: any trusted key whose MAC verifies. */
 	const struct symkey *k = NULL;
 	if (rq.has_mac && rq.keyid && rq.keyid <= CONF_KEYID_MAX &&
@@ -674,29 +674,29 @@ static void check_control(const uint8_t *req, size_t len, const struct sockaddr 
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *f = out->frag[i];
 		size_t flen = out->len[i];
-		CHECK(flen >= CONTROL_HEADER_LEN && flen <= CONTROL_FRAG_MAX && flen % 4 == 0);
+		CHECK(flen >= MODE6_HEADER_LEN && flen <= CONTROL_FRAG_MAX && flen % 4 == 0);
 		CHECK((f[0] & 7) == 6 && ((f[0] >> 3) & 7) == rq.version);
 		CHECK((f[1] & 0x80) && (f[1] & 0x1f) == rq.opcode);
 		CHECK(!!(f[1] & 0x40) == out->error && !!(f[1] & 0x20) == (i + 1 < n));
 		CHECK(load_be16(f + 2) == rq.sequence && load_be16(f + 6) == rq.associd);
 		size_t count = load_be16(f + 10);
-		CHECK(load_be16(f + 8) == offset && count <= CONTROL_MAX_DATA &&
-		      CONTROL_HEADER_LEN + count <= flen);
+		CHECK(load_be16(f + 8) == offset && count <= MODE6_MAX_DATA &&
+		      MODE6_HEADER_LEN + count <= flen);
 		offset += count;
 		if (k) {
 			size_t dlen = rq.mac_len, body = flen - 4 - dlen;
-			CHECK(flen >= CONTROL_HEADER_LEN + 4 + dlen && body % 8 == 0 &&
-			      body >= CONTROL_HEADER_LEN + count);
+			CHECK(flen >= MODE6_HEADER_LEN + 4 + dlen && body % 8 == 0 &&
+			      body >= MODE6_HEADER_LEN + count);
 			CHECK(load_be32(f + body) == rq.keyid);
 			CHECK(mac_verify(hmac, k->alg, k->key, k->len, f, body, f + body + 4, dlen));
 		} else {
-			CHECK(flen == pad4(CONTROL_HEADER_LEN + count));
+			CHECK(flen == pad4(MODE6_HEADER_LEN + count));
 		}
 		/* Variable lists are text: printable ASCII, CRLF between lines. */
-		bool text = !out->error && (rq.opcode == CONTROL_OP_READVAR ||
-		                            (rq.opcode == CONTROL_OP_READSTAT && rq.associd));
+		bool text = !out->error && (rq.opcode == MODE6_OP_READVAR ||
+		                            (rq.opcode == MODE6_OP_READSTAT && rq.associd));
 		for (size_t j = 0; text && j < count; j++) {
-			uint8_t c = f[CONTROL_HEADER_LEN + j];
+			uint8_t c = f[MODE6_HEADER_LEN + j];
 			CHECK((c >= 32 && c < 127) || c == '\r' || c == '\n');
 		}
 	}

@@ -43,7 +43,7 @@
 #include "crypto/mac.h"
 #include "crypto/secret.h"
 #include "keyexchange/ke_client.h"
-#include "ntsd/nts_client.h"
+#include "protocol/nts_client.h"
 
 #define MAX_SOCKS 64
 #define MAX_BATCH 256

@@ -1,5 +1,5 @@
 /* Test helper for tests/integration/t_mode6.sh: the real serving path
- * (server_new/server_start) on ADDRESS:PORT with a synthetic control
+ * (listener_new/listener_start) on ADDRESS:PORT with a synthetic control
  * view of three sources, republished every 50 ms (exercising the view
  * swap), so that NTPsec's ntpq -p and ntsq -p can be checked against
  * peers before the daemon has upstream sources. Runs until SIGTERM. */
@@ -13,11 +13,11 @@
 
 #include "conf/conf.h"
 #include "crypto/secret.h"
-#include "ntsd/clock.h"
-#include "ntsd/codec.h"
+#include "protocol/clock.h"
+#include "protocol/ntp_packet.h"
 #include "ntsd/control.h"
 #include "ntsd/restrict.h"
-#include "ntsd/server.h"
+#include "ntsd/listener.h"
 
 static volatile sig_atomic_t stop;
 
@@ -41,7 +41,7 @@ static void fill(struct control_view *v, unsigned round)
 	uint64_t now = clock_ntp_now();
 
 	memset(v, 0, sizeof(*v));
-	v->sys.clock_source = CONTROL_SRC_NTP;
+	v->sys.clock_source = MODE6_SRC_NTP;
 	v->sys.peer = 101;
 	v->sys.tc = 6;
 	v->sys.mintc = 3;
@@ -73,20 +73,20 @@ static void fill(struct control_view *v, unsigned round)
 	d6->sin6_port = htons(123);
 	inet_pton(AF_INET6, "2001:db8:ffff:ffff:ffff:ffff:ffff:1", &d6->sin6_addr);
 	v->peers[0].refid = NTP_REFID('G', 'P', 'S', 0);
-	v->peers[0].status = control_peer_status(CONTROL_PST_CONFIG | CONTROL_PST_AUTHENABLE | CONTROL_PST_AUTHENTIC |
-	                                             CONTROL_PST_REACH, CONTROL_SEL_SYSPEER, 1, 10);
+	v->peers[0].status = mode6_peer_status(MODE6_PST_CONFIG | MODE6_PST_AUTHENABLE | MODE6_PST_AUTHENTIC |
+	                                             MODE6_PST_REACH, MODE6_SEL_SYSPEER, 1, 10);
 	v->peers[0].auth = CONTROL_AUTH_NTS;
 	v->peers[0].ntscookies = (int)(8 - round % 2);
 	v->peers[0].last_ke = now - (300ull << 32);
 	v4(&v->peers[1].srcadr, "192.0.2.12", 123);
 	v->peers[1].refid = 0xc0000201;
-	v->peers[1].status = control_peer_status(CONTROL_PST_CONFIG | CONTROL_PST_REACH, CONTROL_SEL_CANDIDATE, 0, 0);
+	v->peers[1].status = mode6_peer_status(MODE6_PST_CONFIG | MODE6_PST_REACH, MODE6_SEL_CANDIDATE, 0, 0);
 	v->peers[1].auth = CONTROL_AUTH_KEY;
 	v->peers[1].keyid = 5;
 	v4(&v->peers[2].srcadr, "192.0.2.13", 123);
 	v->peers[2].refid = 0xc0000202;
 	v->peers[2].reach = 0;
-	v->peers[2].status = control_peer_status(CONTROL_PST_CONFIG, CONTROL_SEL_REJECT, 0, 0);
+	v->peers[2].status = mode6_peer_status(MODE6_PST_CONFIG, MODE6_SEL_REJECT, 0, 0);
 }
 
 int main(int argc, char **argv)
@@ -101,9 +101,9 @@ int main(int argc, char **argv)
 	}
 	secret_init();
 	snprintf(l.addr, sizeof(l.addr), "%s", argv[1]);
-	struct server_opts o = { .port = (uint16_t)strtoul(argv[2], NULL, 10), .listen = &l, .n_listen = 1,
+	struct listener_opts o = { .port = (uint16_t)strtoul(argv[2], NULL, 10), .listen = &l, .n_listen = 1,
 		                 .workers = 2 };
-	struct server *s = server_new(&o, err, sizeof(err));
+	struct listener *s = listener_new(&o, err, sizeof(err));
 	if (!s) {
 		fprintf(stderr, "mode6_server: %s\n", err);
 		return 1;
@@ -112,7 +112,7 @@ int main(int argc, char **argv)
 	cfg.restrict_table = restrict_table_new(NULL, 0);
 	struct serve_sys sys = { .leap = 0, .stratum = 2, .precision = -20, .refid = 0xc000020b,
 		                 .reftime = clock_ntp_now(), .root_delay = 0x10, .root_disp = 0x20 };
-	if (!cfg.restrict_table || !server_start(s, &cfg, &sys, err, sizeof(err))) {
+	if (!cfg.restrict_table || !listener_start(s, &cfg, &sys, err, sizeof(err))) {
 		fprintf(stderr, "mode6_server: %s\n", err);
 		return 1;
 	}
@@ -122,15 +122,15 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (unsigned round = 0; !stop && round < 20 * 600; round++) {
 		fill(&view, round);
-		if (!server_publish_control(s, &view))
+		if (!listener_publish_control(s, &view))
 			fprintf(stderr, "mode6_server: out of memory\n");
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	uint64_t st[SERVE_STAT_COUNT];
-	server_stats(s, st);
+	listener_stats(s, st);
 	printf("control %llu\n", (unsigned long long)st[SERVE_STAT_CONTROL]);
-	server_free(s);
+	listener_free(s);
 	restrict_table_free(cfg.restrict_table);
 	return 0;
 }

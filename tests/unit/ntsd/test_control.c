@@ -12,7 +12,7 @@
 #include "crypto/keyfile.h"
 #include "crypto/mac.h"
 #include "crypto/secret.h"
-#include "ntsd/codec.h"
+#include "protocol/ntp_packet.h"
 #include "ntsd/control.h"
 #include "ntsd/restrict.h"
 #include "ntsd/serve.h"
@@ -51,10 +51,10 @@ static size_t ask(uint8_t op, uint16_t assoc, const char *data, const struct con
                   char *text, size_t textlen)
 {
 	uint8_t req[600];
-	struct control_request rq;
+	struct mode6_request rq;
 	size_t len = mkreq(req, op, assoc, data), total = 0;
 
-	if (control_parse(req, len, &rq) != CONTROL_PARSE_OK)
+	if (mode6_parse_request(req, len, &rq) != MODE6_PARSE_OK)
 		return (size_t)-1;
 	control_answer(&rq, &sys, peers, 3, NOW, acc ? acc : &anon, &rep);
 	for (size_t i = 0; i < rep.n; i++) {
@@ -76,7 +76,7 @@ static bool is_error(uint8_t code)
 
 static void setup_view(void)
 {
-	sys = (struct control_sys){ .leap = 0, .stratum = 2, .precision = -23, .clock_source = CONTROL_SRC_NTP,
+	sys = (struct control_sys){ .leap = 0, .stratum = 2, .precision = -23, .clock_source = MODE6_SRC_NTP,
 		                    .rootdelay = 1.5, .rootdisp = 2.25, .refid = 0xc0000201,
 		                    .reftime = 0xeeb0de0000000000ull, .peer = 7, .tc = 6, .mintc = 3,
 		                    .offset = -0.125, .frequency = 12.5, .sys_jitter = 0.01,
@@ -90,9 +90,9 @@ static void setup_view(void)
 	a->sin_port = htons(123);
 	inet_pton(AF_INET, "192.0.2.1", &a->sin_addr);
 	peers[0].associd = 7;
-	peers[0].status = control_peer_status(CONTROL_PST_CONFIG | CONTROL_PST_AUTHENABLE |
-	                                          CONTROL_PST_AUTHENTIC | CONTROL_PST_REACH,
-	                                      CONTROL_SEL_SYSPEER, 1, 10);
+	peers[0].status = mode6_peer_status(MODE6_PST_CONFIG | MODE6_PST_AUTHENABLE |
+	                                          MODE6_PST_AUTHENTIC | MODE6_PST_REACH,
+	                                      MODE6_SEL_SYSPEER, 1, 10);
 	snprintf(peers[0].name, sizeof(peers[0].name), "time.example.net");
 	peers[0].refid = ('G' << 24) | ('P' << 16) | ('S' << 8);
 	peers[0].stratum = 1;
@@ -113,7 +113,7 @@ static void setup_view(void)
 	b->sin6_port = htons(1123);
 	inet_pton(AF_INET6, "2001:db8::5", &b->sin6_addr);
 	peers[1].associd = 8;
-	peers[1].status = control_peer_status(CONTROL_PST_CONFIG, CONTROL_SEL_REJECT, 0, 0);
+	peers[1].status = mode6_peer_status(MODE6_PST_CONFIG, MODE6_SEL_REJECT, 0, 0);
 	peers[1].refid = 0x0a000001;
 	peers[1].stratum = 3;
 	peers[1].auth = CONTROL_AUTH_KEY;
@@ -128,24 +128,24 @@ static void setup_view(void)
 static void test_parse(void)
 {
 	uint8_t req[200];
-	struct control_request rq;
+	struct mode6_request rq;
 	size_t len = mkreq(req, 2, 0, "stratum");
 	bool all = true;
 
-	tap_ok(control_parse(req, len, &rq) == CONTROL_PARSE_OK && rq.opcode == 2 && rq.version == 4 &&
+	tap_ok(mode6_parse_request(req, len, &rq) == MODE6_PARSE_OK && rq.opcode == 2 && rq.version == 4 &&
 	       rq.sequence == 0x1234 && rq.count == 7 && !memcmp(rq.data, "stratum", 7) && !rq.has_mac,
 	       "a READVAR request parses with every header field");
 	for (size_t n = 0; n < 12; n++)
-		all = all && control_parse(req, n, &rq) == CONTROL_PARSE_SHORT;
+		all = all && mode6_parse_request(req, n, &rq) == MODE6_PARSE_SHORT;
 	tap_ok(all, "0..11 octets: short");
 	mkreq(req, 2, 0, "");
 	req[0] = (4 << 3) | 3;
-	tap_ok(control_parse(req, 12, &rq) == CONTROL_PARSE_NOT_MODE6, "mode 3 is not mode 6");
+	tap_ok(mode6_parse_request(req, 12, &rq) == MODE6_PARSE_NOT_MODE6, "mode 3 is not mode 6");
 	all = true;
 	for (int vn = 0; vn < 8; vn++) {
 		req[0] = (uint8_t)(vn << 3 | 6);
-		enum control_parse p = control_parse(req, 12, &rq);
-		all = all && (vn >= 1 && vn <= 4 ? p == CONTROL_PARSE_OK : p == CONTROL_PARSE_BAD_VERSION);
+		enum mode6_parse p = mode6_parse_request(req, 12, &rq);
+		all = all && (vn >= 1 && vn <= 4 ? p == MODE6_PARSE_OK : p == MODE6_PARSE_BAD_VERSION);
 	}
 	tap_ok(all, "versions 1..4 accepted, 0 and 5..7 refused");
 	const uint8_t bits[] = { 0x80, 0x40, 0x20 };
@@ -153,37 +153,37 @@ static void test_parse(void)
 	for (int i = 0; i < 3; i++) {
 		mkreq(req, 2, 0, "");
 		req[1] |= bits[i];
-		tap_ok(control_parse(req, 12, &rq) == CONTROL_PARSE_RESPONSE, "%s bit in a request: refused",
+		tap_ok(mode6_parse_request(req, 12, &rq) == MODE6_PARSE_RESPONSE, "%s bit in a request: refused",
 		       names[i]);
 	}
 	mkreq(req, 2, 0, "");
 	req[9] = 4;
-	tap_ok(control_parse(req, 12, &rq) == CONTROL_PARSE_OFFSET, "nonzero offset: refused");
+	tap_ok(mode6_parse_request(req, 12, &rq) == MODE6_PARSE_OFFSET, "nonzero offset: refused");
 	len = mkreq(req, 2, 0, "abcd");
-	tap_ok(control_parse(req, len - 1, &rq) == CONTROL_PARSE_COUNT, "count beyond the datagram: refused");
+	tap_ok(mode6_parse_request(req, len - 1, &rq) == MODE6_PARSE_COUNT, "count beyond the datagram: refused");
 	req[10] = 0x01;
 	req[11] = 0xd5; /* 469 */
 	uint8_t big[600] = { 0 };
 	memcpy(big, req, 12);
-	tap_ok(control_parse(big, 12 + 469, &rq) == CONTROL_PARSE_COUNT, "count 469 (> 468): refused");
+	tap_ok(mode6_parse_request(big, 12 + 469, &rq) == MODE6_PARSE_COUNT, "count 469 (> 468): refused");
 	len = mkreq(req, 2, 0, "abcd");
-	tap_ok(control_parse(req, 16, &rq) == CONTROL_PARSE_OK && control_parse(req, 20, &rq) == CONTROL_PARSE_OK &&
-	       control_parse(req, 24, &rq) == CONTROL_PARSE_OK && !rq.has_mac,
+	tap_ok(mode6_parse_request(req, 16, &rq) == MODE6_PARSE_OK && mode6_parse_request(req, 20, &rq) == MODE6_PARSE_OK &&
+	       mode6_parse_request(req, 24, &rq) == MODE6_PARSE_OK && !rq.has_mac,
 	       "zero padding after the data is no MAC");
 	req[17] = 1;
-	tap_ok(control_parse(req, 20, &rq) == CONTROL_PARSE_TRAILER, "nonzero padding: refused");
+	tap_ok(mode6_parse_request(req, 20, &rq) == MODE6_PARSE_TRAILER, "nonzero padding: refused");
 	req[17] = 0;
 	all = true;
 	for (size_t m = 1; m <= 70; m++) {
 		memset(req + 16, 0xab, m);
-		enum control_parse p = control_parse(req, 16 + m, &rq);
+		enum mode6_parse p = mode6_parse_request(req, 16 + m, &rq);
 		bool want_mac = m >= 20 && m <= 68;
-		all = all && (want_mac ? p == CONTROL_PARSE_OK && rq.has_mac && rq.mac_offset == 16 &&
+		all = all && (want_mac ? p == MODE6_PARSE_OK && rq.has_mac && rq.mac_offset == 16 &&
 		                             rq.keyid == 0xabababab && rq.mac_len == m - 4
-		                       : p == CONTROL_PARSE_TRAILER);
+		                       : p == MODE6_PARSE_TRAILER);
 	}
 	tap_ok(all, "trailers of 1..70 octets: a MAC only for 4+16..4+64");
-	tap_ok(strcmp(control_parse_name(CONTROL_PARSE_COUNT), "?") && !strcmp(control_parse_name((enum control_parse)99), "?"),
+	tap_ok(strcmp(mode6_parse_name(MODE6_PARSE_COUNT), "?") && !strcmp(mode6_parse_name((enum mode6_parse)99), "?"),
 	       "parse results have names");
 }
 
@@ -192,25 +192,25 @@ static void test_status_words(void)
 	const char want[] = " x.-+#*o";
 	bool all = true;
 	for (int sel = 0; sel < 8; sel++) {
-		uint16_t st = control_peer_status(CONTROL_PST_REACH, (enum control_sel)sel, 3, 4);
-		all = all && control_tally(st) == want[sel] && st == (uint16_t)(0x1000 | sel << 8 | 0x34);
+		uint16_t st = mode6_peer_status(MODE6_PST_REACH, (enum mode6_sel)sel, 3, 4);
+		all = all && mode6_tally(st) == want[sel] && st == (uint16_t)(0x1000 | sel << 8 | 0x34);
 	}
 	tap_ok(all, "peer status word and tally for every selection code");
 	char t[16];
-	control_refid_text(('L' << 24) | ('O' << 16) | ('C' << 8) | 'L', true, t, sizeof(t));
+	mode6_refid_text(('L' << 24) | ('O' << 16) | ('C' << 8) | 'L', true, t, sizeof(t));
 	bool ok1 = !strcmp(t, "LOCL");
-	control_refid_text(('G' << 24) | ('P' << 16) | ('S' << 8), true, t, sizeof(t));
+	mode6_refid_text(('G' << 24) | ('P' << 16) | ('S' << 8), true, t, sizeof(t));
 	bool ok2 = !strcmp(t, "GPS");
-	control_refid_text(0xc0000201, false, t, sizeof(t));
+	mode6_refid_text(0xc0000201, false, t, sizeof(t));
 	bool ok3 = !strcmp(t, "192.0.2.1");
-	control_refid_text(0x41012c42, true, t, sizeof(t));
+	mode6_refid_text(0x41012c42, true, t, sizeof(t));
 	tap_ok(ok1 && ok2 && ok3 && !strcmp(t, "A..B"), "refid text: code, NUL-trimmed, dotted, odd bytes");
 }
 
 static void test_readstat(void)
 {
 	char text[2048];
-	size_t n = ask(CONTROL_OP_READSTAT, 0, "", NULL, text, sizeof(text));
+	size_t n = ask(MODE6_OP_READSTAT, 0, "", NULL, text, sizeof(text));
 	const uint8_t *f = rep.frag[0];
 
 	tap_ok(n == 12 && rep.n == 1 && !rep.error && (f[1] & 0xe0) == 0x80 && (f[1] & 0x1f) == 1 &&
@@ -220,17 +220,17 @@ static void test_readstat(void)
 	const uint8_t *d = f + 12;
 	tap_ok(g16(d) == 7 && g16(d + 2) == peers[0].status && g16(d + 4) == 8 && g16(d + 8) == 9,
 	       "READSTAT 0: association ids and peer status words");
-	n = ask(CONTROL_OP_READSTAT, 7, "", NULL, text, sizeof(text));
+	n = ask(MODE6_OP_READSTAT, 7, "", NULL, text, sizeof(text));
 	tap_ok(g16(rep.frag[0] + 4) == peers[0].status && strstr(text, "srcadr=192.0.2.1") != NULL,
 	       "READSTAT on a peer: its status word and variables");
-	ask(CONTROL_OP_READSTAT, 99, "", NULL, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_BADASSOC), "READSTAT on an unknown association: BADASSOC");
+	ask(MODE6_OP_READSTAT, 99, "", NULL, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_BADASSOC), "READSTAT on an unknown association: BADASSOC");
 }
 
 static void test_readvar(void)
 {
 	char text[4096];
-	size_t n = ask(CONTROL_OP_READVAR, 0, "", NULL, text, sizeof(text));
+	size_t n = ask(MODE6_OP_READVAR, 0, "", NULL, text, sizeof(text));
 
 	tap_ok(n > 0 && !rep.error && strstr(text, "version=\"ntsd 0.1.0\"") && strstr(text, "stratum=2") &&
 	       strstr(text, "refid=192.0.2.1") && strstr(text, "reftime=0xeeb0de00.00000000") &&
@@ -245,18 +245,18 @@ static void test_readvar(void)
 	tap_ok(lines_ok, "READVAR 0: lines wrapped near 72 columns as ntpd does");
 	sys.refid_ascii = true;
 	sys.refid = ('L' << 24) | ('O' << 16) | ('C' << 8) | 'L';
-	ask(CONTROL_OP_READVAR, 0, " stratum ,refid", NULL, text, sizeof(text));
+	ask(MODE6_OP_READVAR, 0, " stratum ,refid", NULL, text, sizeof(text));
 	tap_ok(!strcmp(text, "stratum=2, refid=LOCL\r\n"), "READVAR 0 with a list: just those, in order");
-	ask(CONTROL_OP_READVAR, 0, "leap=3,,tc", NULL, text, sizeof(text));
+	ask(MODE6_OP_READVAR, 0, "leap=3,,tc", NULL, text, sizeof(text));
 	tap_ok(!strcmp(text, "leap=0, tc=6\r\n"), "values and empty items in a read list are ignored");
-	ask(CONTROL_OP_READVAR, 0, "stratum,nosuchvar", NULL, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_UNKNOWNVAR), "unknown variable: UNKNOWNVAR error");
-	ask(CONTROL_OP_READVAR, 0, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_UNKNOWNVAR), "overlong variable name: UNKNOWNVAR error");
-	ask(CONTROL_OP_READVAR, 0, "str\x01tum", NULL, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_UNKNOWNVAR), "control character in a name: UNKNOWNVAR error");
+	ask(MODE6_OP_READVAR, 0, "stratum,nosuchvar", NULL, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_UNKNOWNVAR), "unknown variable: UNKNOWNVAR error");
+	ask(MODE6_OP_READVAR, 0, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", NULL, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_UNKNOWNVAR), "overlong variable name: UNKNOWNVAR error");
+	ask(MODE6_OP_READVAR, 0, "str\x01tum", NULL, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_UNKNOWNVAR), "control character in a name: UNKNOWNVAR error");
 
-	ask(CONTROL_OP_READVAR, 7, "", NULL, text, sizeof(text));
+	ask(MODE6_OP_READVAR, 7, "", NULL, text, sizeof(text));
 	tap_ok(!rep.error && g16(rep.frag[0] + 4) == peers[0].status && g16(rep.frag[0] + 6) == 7 &&
 	       strstr(text, "srcadr=192.0.2.1") && strstr(text, "srcport=123") &&
 	       strstr(text, "srchost=\"time.example.net\"") && strstr(text, "refid=GPS") &&
@@ -265,16 +265,16 @@ static void test_readvar(void)
 	       strstr(text, "rec=0xeeb0de00.00000000") && strstr(text, "authkind=\"nts\"") &&
 	       strstr(text, "ntscookies=7") && strstr(text, "lastke=0xeeb0d000.00000000"),
 	       "READVAR on an NTS peer: ntpq's variables and the NTS extras");
-	ask(CONTROL_OP_READVAR, 8, "", NULL, text, sizeof(text));
+	ask(MODE6_OP_READVAR, 8, "", NULL, text, sizeof(text));
 	tap_ok(strstr(text, "srcadr=2001:db8::5") && strstr(text, "srcport=1123") && strstr(text, "refid=10.0.0.1") &&
 	       strstr(text, "authkind=\"key 5\"") && !strstr(text, "ntscookies") && !strstr(text, "srchost"),
 	       "READVAR on an IPv6 peer with a key: dotted refid, no NTS fields, no srchost");
-	ask(CONTROL_OP_READVAR, 9, "authkind,reach", NULL, text, sizeof(text));
+	ask(MODE6_OP_READVAR, 9, "authkind,reach", NULL, text, sizeof(text));
 	tap_ok(!strcmp(text, "authkind=\"none\", reach=0x00\r\n"), "READVAR on a peer with a list");
-	ask(CONTROL_OP_READVAR, 9, "frequency", NULL, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_UNKNOWNVAR), "a system variable name on a peer: UNKNOWNVAR");
-	ask(CONTROL_OP_READVAR, 10, "", NULL, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_BADASSOC), "READVAR on an unknown association: BADASSOC");
+	ask(MODE6_OP_READVAR, 9, "frequency", NULL, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_UNKNOWNVAR), "a system variable name on a peer: UNKNOWNVAR");
+	ask(MODE6_OP_READVAR, 10, "", NULL, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_BADASSOC), "READVAR on an unknown association: BADASSOC");
 }
 
 static void test_opcodes(void)
@@ -289,30 +289,30 @@ static void test_opcodes(void)
 		if (op == 8 || op == 9 || op == 31)
 			continue;
 		ask((uint8_t)op, 0, "", NULL, text, sizeof(text));
-		all = all && is_error(CONTROL_ERR_BADOP) && !rep.denied;
+		all = all && is_error(MODE6_ERR_BADOP) && !rep.denied;
 	}
 	tap_ok(all, "opcodes 0, 7, 10..30 (MRU, nonce, unknown): BADOP error");
-	ask(CONTROL_OP_READCLOCK, 0, "", NULL, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_BADASSOC), "READCLOCK: no reference clocks, BADASSOC");
-	const uint8_t writes[] = { CONTROL_OP_WRITEVAR, CONTROL_OP_WRITECLOCK, CONTROL_OP_SETTRAP,
-		                   CONTROL_OP_CONFIGURE, CONTROL_OP_SAVECONFIG, CONTROL_OP_UNSETTRAP };
+	ask(MODE6_OP_READCLOCK, 0, "", NULL, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_BADASSOC), "READCLOCK: no reference clocks, BADASSOC");
+	const uint8_t writes[] = { MODE6_OP_WRITEVAR, MODE6_OP_WRITECLOCK, MODE6_OP_SETTRAP,
+		                   MODE6_OP_CONFIGURE, MODE6_OP_SAVECONFIG, MODE6_OP_UNSETTRAP };
 	for (size_t i = 0; i < sizeof(writes); i++) {
 		ask(writes[i], 0, "stratum=1", NULL, text, sizeof(text));
-		bool a = is_error(CONTROL_ERR_PERMISSION) && rep.denied;
+		bool a = is_error(MODE6_ERR_PERMISSION) && rep.denied;
 		ask(writes[i], 0, "stratum=1", &authnm, text, sizeof(text));
-		tap_ok(a && is_error(CONTROL_ERR_PERMISSION) && rep.denied,
+		tap_ok(a && is_error(MODE6_ERR_PERMISSION) && rep.denied,
 		       "opcode %u without controlkey MAC, or with nomodify: PERMISSION, denied", writes[i]);
 	}
-	ask(CONTROL_OP_WRITEVAR, 0, "stratum=1", &auth, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_PERMISSION) && !rep.denied, "authenticated WRITEVAR of a read-only variable: PERMISSION");
-	ask(CONTROL_OP_WRITEVAR, 0, "bogus=1", &auth, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_UNKNOWNVAR), "authenticated WRITEVAR of an unknown variable: UNKNOWNVAR");
-	ask(CONTROL_OP_WRITEVAR, 0, "", &auth, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_BADFMT), "authenticated WRITEVAR with nothing to write: BADFMT");
-	ask(CONTROL_OP_WRITEVAR, 55, "stratum=1", &auth, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_BADASSOC), "authenticated WRITEVAR on an unknown association: BADASSOC");
-	ask(CONTROL_OP_CONFIGURE, 0, "server 192.0.2.9", &auth, text, sizeof(text));
-	tap_ok(is_error(CONTROL_ERR_BADOP), "authenticated CONFIGURE: not supported, BADOP");
+	ask(MODE6_OP_WRITEVAR, 0, "stratum=1", &auth, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_PERMISSION) && !rep.denied, "authenticated WRITEVAR of a read-only variable: PERMISSION");
+	ask(MODE6_OP_WRITEVAR, 0, "bogus=1", &auth, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_UNKNOWNVAR), "authenticated WRITEVAR of an unknown variable: UNKNOWNVAR");
+	ask(MODE6_OP_WRITEVAR, 0, "", &auth, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_BADFMT), "authenticated WRITEVAR with nothing to write: BADFMT");
+	ask(MODE6_OP_WRITEVAR, 55, "stratum=1", &auth, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_BADASSOC), "authenticated WRITEVAR on an unknown association: BADASSOC");
+	ask(MODE6_OP_CONFIGURE, 0, "server 192.0.2.9", &auth, text, sizeof(text));
+	tap_ok(is_error(MODE6_ERR_BADOP), "authenticated CONFIGURE: not supported, BADOP");
 }
 
 /* "name,name,...", k times. */
@@ -332,7 +332,7 @@ static bool frags_ok(size_t *total)
 		const uint8_t *f = rep.frag[i];
 		bool last = i + 1 == rep.n;
 		size_t c = g16(f + 10);
-		if (g16(f + 8) != *total || (bool)(f[1] & 0x20) == last || (!last && c != CONTROL_MAX_DATA) ||
+		if (g16(f + 8) != *total || (bool)(f[1] & 0x20) == last || (!last && c != MODE6_MAX_DATA) ||
 		    rep.len[i] != ((12 + c + 3) & ~(size_t)3) || g16(f + 2) != 0x1234)
 			return false;
 		*total += c;
@@ -349,11 +349,11 @@ static void test_fragments(void)
 	 * crosses the 468-octet fragment boundary. */
 	for (int k = 1; k <= 93; k++) {
 		repeat(list, sizeof(list), "leap", k);
-		size_t n = ask(CONTROL_OP_READVAR, 0, list, NULL, text, sizeof(text)), total;
+		size_t n = ask(MODE6_OP_READVAR, 0, list, NULL, text, sizeof(text)), total;
 		size_t items = 0;
 		for (char *p = text; (p = strstr(p, "leap=0")); p++)
 			items++;
-		bool ok = frags_ok(&total) && total == n && rep.n == (n + CONTROL_MAX_DATA - 1) / CONTROL_MAX_DATA &&
+		bool ok = frags_ok(&total) && total == n && rep.n == (n + MODE6_MAX_DATA - 1) / MODE6_MAX_DATA &&
 		          items == (size_t)k && !rep.truncated;
 		if (!ok)
 			tap_diag("k=%d n=%zu frags=%zu items=%zu", k, n, rep.n, items);
@@ -366,9 +366,9 @@ static void test_fragments(void)
 	memset(sys.system, 'S', sizeof(sys.system) - 1);
 	sys.system[sizeof(sys.system) - 1] = '\0';
 	repeat(list, sizeof(list), "system", 66);
-	size_t n = ask(CONTROL_OP_READVAR, 0, list, NULL, text, sizeof(text)), total;
-	tap_ok(frags_ok(&total) && rep.n == CONTROL_MAX_FRAGS && rep.truncated && n <= CONTROL_MAX_FRAGS * CONTROL_MAX_DATA &&
-	       n > 3 * CONTROL_MAX_DATA && !memcmp(text + n - 3, "\"\r\n", 3),
+	size_t n = ask(MODE6_OP_READVAR, 0, list, NULL, text, sizeof(text)), total;
+	tap_ok(frags_ok(&total) && rep.n == CONTROL_MAX_FRAGS && rep.truncated && n <= CONTROL_MAX_FRAGS * MODE6_MAX_DATA &&
+	       n > 3 * MODE6_MAX_DATA && !memcmp(text + n - 3, "\"\r\n", 3),
 	       "an answer beyond %d fragments is cut at a variable boundary and flagged (%zu octets)",
 	       CONTROL_MAX_FRAGS, n);
 	snprintf(sys.system, sizeof(sys.system), "Linux/6.1.0");
@@ -380,7 +380,7 @@ static void test_random(void)
 {
 	unsigned seed = (unsigned)time(NULL);
 	uint8_t req[700];
-	struct control_request rq;
+	struct mode6_request rq;
 	bool all = true;
 
 	tap_diag("random seed %u", seed);
@@ -395,12 +395,12 @@ static void test_random(void)
 			req[1] &= 0x1f;
 		if (len > 9 && (i & 4))
 			req[8] = req[9] = 0;
-		if (control_parse(req, len, &rq) != CONTROL_PARSE_OK)
+		if (mode6_parse_request(req, len, &rq) != MODE6_PARSE_OK)
 			continue;
 		control_answer(&rq, &sys, peers, 3, NOW, &anon, &rep);
 		all = all && rep.n >= 1 && rep.n <= CONTROL_MAX_FRAGS;
 		for (size_t f = 0; f < rep.n; f++)
-			all = all && rep.len[f] >= 12 && rep.len[f] <= 12 + CONTROL_MAX_DATA && (rep.frag[f][1] & 0x80);
+			all = all && rep.len[f] >= 12 && rep.len[f] <= 12 + MODE6_MAX_DATA && (rep.frag[f][1] & 0x80);
 	}
 	tap_ok(all, "20000 random requests: every answer is 1..%d well-formed fragments", CONTROL_MAX_FRAGS);
 }
@@ -444,7 +444,7 @@ static void test_serve(void)
 	size_t len, n;
 
 	rules(0);
-	len = mkreq(req, CONTROL_OP_READVAR, 0, "");
+	len = mkreq(req, MODE6_OP_READVAR, 0, "");
 	before = stat(SERVE_STAT_CONTROL);
 	n = serve_control(&w, &cfg, &sys, peers, 3, req, len, (void *)&from4, &rep);
 	tap_ok(n == 1 && stat(SERVE_STAT_CONTROL) == before + 1 && serve_is_control(req, len),
@@ -479,30 +479,30 @@ static void test_serve(void)
 	       "restrict limited applies to mode 6 (%llu of 40 answered)", (unsigned long long)answered);
 	rules(0);
 
-	len = mkreq(req, CONTROL_OP_WRITEVAR, 0, "stratum=1");
+	len = mkreq(req, MODE6_OP_WRITEVAR, 0, "stratum=1");
 	before = stat(SERVE_STAT_CONTROL_DENIED);
 	n = serve_control(&w, &cfg, &sys, peers, 3, req, len, (void *)&from4, &rep);
-	tap_ok(n == 1 && is_error(CONTROL_ERR_PERMISSION) && stat(SERVE_STAT_CONTROL_DENIED) == before + 1,
+	tap_ok(n == 1 && is_error(MODE6_ERR_PERMISSION) && stat(SERVE_STAT_CONTROL_DENIED) == before + 1,
 	       "WRITEVAR without MAC: PERMISSION error, counted control_denied");
 	len = sign(req, len, 3, 16);
 	before = stat(SERVE_STAT_CONTROL_AUTH);
 	bad = stat(SERVE_STAT_CONTROL_DENIED);
 	n = serve_control(&w, &cfg, &sys, peers, 3, req, len, (void *)&from4, &rep);
-	tap_ok(n == 1 && is_error(CONTROL_ERR_PERMISSION) == false && rep.errcode == CONTROL_ERR_PERMISSION &&
+	tap_ok(n == 1 && is_error(MODE6_ERR_PERMISSION) == false && rep.errcode == MODE6_ERR_PERMISSION &&
 	       stat(SERVE_STAT_CONTROL_AUTH) == before + 1 && stat(SERVE_STAT_CONTROL_DENIED) == bad,
 	       "WRITEVAR with the controlkey MAC: authenticated (read-only variable, not denied)");
 	const struct symkey *k = keyfile_get(cfg.keys, 3);
 	tap_ok(rep.len[0] == 16 + 4 + 16 && g16(rep.frag[0] + 16) == 0 && g16(rep.frag[0] + 18) == 3 &&
 	       mac_verify(w.mac, k->alg, k->key, k->len, rep.frag[0], 16, rep.frag[0] + 20, 16),
 	       "the answer to an authenticated request carries a valid MAC");
-	len = mkreq(req, CONTROL_OP_WRITEVAR, 0, "stratum=1");
+	len = mkreq(req, MODE6_OP_WRITEVAR, 0, "stratum=1");
 	len = sign(req, len, 3, 16);
 	req[len - 1] ^= 1;
 	before = stat(SERVE_STAT_CONTROL_DENIED);
 	n = serve_control(&w, &cfg, &sys, peers, 3, req, len, (void *)&from4, &rep);
-	tap_ok(n == 1 && is_error(CONTROL_ERR_PERMISSION) && stat(SERVE_STAT_CONTROL_DENIED) == before + 1,
+	tap_ok(n == 1 && is_error(MODE6_ERR_PERMISSION) && stat(SERVE_STAT_CONTROL_DENIED) == before + 1,
 	       "WRITEVAR with a bad MAC: denied");
-	len = mkreq(req, CONTROL_OP_WRITEVAR, 0, "stratum=1");
+	len = mkreq(req, MODE6_OP_WRITEVAR, 0, "stratum=1");
 	len = sign(req, len, 2, 20);
 	before = stat(SERVE_STAT_CONTROL_DENIED);
 	n = serve_control(&w, &cfg, &sys, peers, 3, req, len, (void *)&from4, &rep);
@@ -510,17 +510,17 @@ static void test_serve(void)
 	tap_ok(n == 1 && rep.denied && stat(SERVE_STAT_CONTROL_DENIED) == before + 1 && rep.len[0] == 16 + 4 + 20 &&
 	       mac_verify(w.mac, k2->alg, k2->key, k2->len, rep.frag[0], 16, rep.frag[0] + 20, 20),
 	       "WRITEVAR with a valid MAC under a key that is not the controlkey: denied (answer signed)");
-	len = mkreq(req, CONTROL_OP_READVAR, 0, "stratum");
+	len = mkreq(req, MODE6_OP_READVAR, 0, "stratum");
 	len = sign(req, len, 1, 16);
 	n = serve_control(&w, &cfg, &sys, peers, 3, req, len, (void *)&from4, &rep);
 	tap_ok(n == 1 && !rep.error && rep.len[0] == 12 + 12, "READVAR with an untrusted key: answered, unsigned");
 	rules(CONF_RES_NOMODIFY);
-	len = mkreq(req, CONTROL_OP_WRITEVAR, 0, "stratum=1");
+	len = mkreq(req, MODE6_OP_WRITEVAR, 0, "stratum=1");
 	len = sign(req, len, 3, 16);
 	n = serve_control(&w, &cfg, &sys, peers, 3, req, len, (void *)&from4, &rep);
 	tap_ok(n == 1 && rep.denied, "controlkey MAC but restrict nomodify: denied");
 	rules(0);
-	len = mkreq(req, CONTROL_OP_READVAR, 0, "");
+	len = mkreq(req, MODE6_OP_READVAR, 0, "");
 	len = sign(req, len, 3, 16);
 	n = serve_control(&w, &cfg, &sys, peers, 3, req, len, (void *)&from4, &rep);
 	bool macs = n >= 1;

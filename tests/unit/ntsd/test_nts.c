@@ -11,7 +11,7 @@
 #include "crypto/cookie.h"
 #include "crypto/masterkey.h"
 #include "crypto/secret.h"
-#include "ntsd/codec.h"
+#include "protocol/ntp_packet.h"
 #include "ntsd/restrict.h"
 #include "ntsd/serve.h"
 #include "tap.h"

@@ -12,7 +12,7 @@
 #include "crypto/keyfile.h"
 #include "crypto/mac.h"
 #include "crypto/secret.h"
-#include "ntsd/codec.h"
+#include "protocol/ntp_packet.h"
 #include "ntsd/restrict.h"
 #include "ntsd/serve.h"
 #include "tap.h"

@@ -1,5 +1,5 @@
 #include "config.h"
-#include "ntsd/server.h"
+#include "ntsd/listener.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,8 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ntsd/clock.h"
-#include "ntsd/codec.h"
+#include "protocol/clock.h"
+#include "protocol/netaddr.h"
+#include "protocol/ntp_packet.h"
 
 #define MAX_ADDRS 16
 #define MAX_WORKERS 16
@@ -38,7 +39,7 @@ struct sys_pub {
 };
 
 struct worker {
-	struct server *srv;
+	struct listener *srv;
 	pthread_t thread;
 	bool started;
 	int fds[MAX_ADDRS];
@@ -61,7 +62,7 @@ struct worker {
 	uint8_t txctl[BATCH][CMSG_SPACE_TX];
 };
 
-struct server {
+struct listener {
 	struct sockaddr_storage addrs[MAX_ADDRS];
 	size_t n_addrs;
 	unsigned n_workers;
@@ -128,41 +129,19 @@ static void control_base(struct control_sys *b)
 	}
 }
 
-static socklen_t sa_len(const struct sockaddr_storage *ss)
-{
-	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-static void sa_format(const struct sockaddr_storage *ss, char *out, size_t outlen)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)ss;
-		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
-		snprintf(out, outlen, "[%s]:%u", host, ntohs(s6->sin6_port));
-	} else {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)ss;
-		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
-		snprintf(out, outlen, "%s:%u", host, ntohs(s4->sin_port));
-	}
-}
-
-static bool add_addr(struct server *s, const struct sockaddr *sa, uint16_t port)
+static bool add_addr(struct listener *s, const struct sockaddr *sa, uint16_t port)
 {
 	if (s->n_addrs == MAX_ADDRS)
 		return false;
 	struct sockaddr_storage *ss = &s->addrs[s->n_addrs];
 	memset(ss, 0, sizeof(*ss));
-	if (sa->sa_family == AF_INET) {
+	if (sa->sa_family == AF_INET)
 		memcpy(ss, sa, sizeof(struct sockaddr_in));
-		((struct sockaddr_in *)(void *)ss)->sin_port = htons(port);
-	} else if (sa->sa_family == AF_INET6) {
+	else if (sa->sa_family == AF_INET6)
 		memcpy(ss, sa, sizeof(struct sockaddr_in6));
-		((struct sockaddr_in6 *)(void *)ss)->sin6_port = htons(port);
-	} else {
+	else
 		return false;
-	}
+	netaddr_set_port(ss, port);
 	for (size_t i = 0; i < s->n_addrs; i++)
 		if (!memcmp(&s->addrs[i], ss, sizeof(*ss)))
 			return true;
@@ -172,7 +151,7 @@ static bool add_addr(struct server *s, const struct sockaddr *sa, uint16_t port)
 
 /* A listen entry is a numeric address or an interface name (all of its
  * addresses). */
-static bool resolve_listen(struct server *s, const char *what, uint16_t port, char *err, size_t errlen)
+static bool resolve_listen(struct listener *s, const char *what, uint16_t port, char *err, size_t errlen)
 {
 	struct sockaddr_in s4 = { .sin_family = AF_INET };
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
@@ -222,11 +201,11 @@ static int open_socket(const struct sockaddr_storage *ss, char *err, size_t errl
 		if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
 			goto fail;
 	}
-	if (bind(fd, (const struct sockaddr *)ss, sa_len(ss)) < 0)
+	if (bind(fd, (const struct sockaddr *)ss, netaddr_len(ss)) < 0)
 		goto fail;
 	return fd;
 fail:
-	sa_format(ss, name, sizeof(name));
+	netaddr_format(ss, name, sizeof(name));
 	snprintf(err, errlen, "Cannot listen on %s: %s", name, strerror(errno));
 	if (fd >= 0)
 		close(fd);
@@ -244,7 +223,7 @@ static void worker_free(struct worker *w)
 	free(w);
 }
 
-static struct worker *worker_new(struct server *s, char *err, size_t errlen)
+static struct worker *worker_new(struct listener *s, char *err, size_t errlen)
 {
 	struct worker *w = calloc(1, sizeof(*w));
 
@@ -272,7 +251,7 @@ static struct worker *worker_new(struct server *s, char *err, size_t errlen)
 
 /* An IPv6 address the system cannot bind (IPv6 disabled, ::1 missing) is
  * dropped with a note rather than stopping an IPv4 service. */
-static void drop_unavailable_v6(struct server *s)
+static void drop_unavailable_v6(struct listener *s)
 {
 	size_t kept = 0;
 
@@ -286,11 +265,11 @@ static void drop_unavailable_v6(struct server *s)
 				setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 				setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 			}
-			if (fd < 0 || (bind(fd, (const struct sockaddr *)ss, sa_len(ss)) != 0 &&
+			if (fd < 0 || (bind(fd, (const struct sockaddr *)ss, netaddr_len(ss)) != 0 &&
 			               (errno == EADDRNOTAVAIL || errno == EAFNOSUPPORT))) {
 				char name[INET6_ADDRSTRLEN + 8];
 				size_t used = strlen(s->notes);
-				sa_format(ss, name, sizeof(name));
+				netaddr_format(ss, name, sizeof(name));
 				snprintf(s->notes + used, sizeof(s->notes) - used, "%s%s unavailable",
 				         used ? "; " : "", name);
 				keep = false;
@@ -304,14 +283,14 @@ static void drop_unavailable_v6(struct server *s)
 	s->n_addrs = kept;
 }
 
-const char *server_notes(const struct server *s)
+const char *listener_notes(const struct listener *s)
 {
 	return s->notes;
 }
 
-struct server *server_new(const struct server_opts *o, char *err, size_t errlen)
+struct listener *listener_new(const struct listener_opts *o, char *err, size_t errlen)
 {
-	struct server *s = calloc(1, sizeof(*s));
+	struct listener *s = calloc(1, sizeof(*s));
 	long ncpu;
 
 	if (!s) {
@@ -351,7 +330,7 @@ struct server *server_new(const struct server_opts *o, char *err, size_t errlen)
 	for (unsigned i = 0; i < s->n_workers; i++) {
 		s->workers[i] = worker_new(s, err, errlen);
 		if (!s->workers[i]) {
-			server_free(s);
+			listener_free(s);
 			return NULL;
 		}
 	}
@@ -414,12 +393,12 @@ static size_t build_tx_cmsg(uint8_t *ctl, int which, const struct in_pktinfo *pi
 /* The system variables of a mode 6 answer: what the workers serve to
  * clients (leap, stratum, refid...) always comes from the published
  * serve_sys, the rest from the control view when there is one. */
-static void control_sys_of(const struct server *s, const struct control_view *v,
+static void control_sys_of(const struct listener *s, const struct control_view *v,
                            const struct serve_sys *ss, struct control_sys *cs)
 {
 	*cs = v ? v->sys : s->ctl_base;
 	if (!v)
-		cs->clock_source = ss->leap != NTP_LEAP_UNSYNC ? CONTROL_SRC_LOCAL : CONTROL_SRC_UNSPEC;
+		cs->clock_source = ss->leap != NTP_LEAP_UNSYNC ? MODE6_SRC_LOCAL : MODE6_SRC_UNSPEC;
 	cs->leap = ss->leap;
 	cs->stratum = ss->stratum;
 	cs->precision = ss->precision;
@@ -437,7 +416,7 @@ static void answer_control(struct worker *w, int fd, const struct serve_config *
                            const struct serve_sys *ss, int i, size_t len, uint8_t *ctl,
                            size_t ctllen)
 {
-	struct server *s = w->srv;
+	struct listener *s = w->srv;
 	struct control_view *v;
 
 	/* Hazard pointer: announce, then check the view is still current. */
@@ -532,7 +511,7 @@ static void serve_batch(struct worker *w, int fd, const struct serve_config *cfg
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	struct server *s = w->srv;
+	struct listener *s = w->srv;
 	struct pollfd pfd[MAX_ADDRS];
 
 	for (size_t i = 0; i < s->n_addrs; i++)
@@ -559,7 +538,7 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-bool server_start(struct server *s, struct serve_config *cfg, const struct serve_sys *sys,
+bool listener_start(struct listener *s, struct serve_config *cfg, const struct serve_sys *sys,
                   char *err, size_t errlen)
 {
 	atomic_store(&s->cfg, cfg);
@@ -582,12 +561,12 @@ bool server_start(struct server *s, struct serve_config *cfg, const struct serve
 	return true;
 }
 
-void server_publish_sys(struct server *s, const struct serve_sys *sys)
+void listener_publish_sys(struct listener *s, const struct serve_sys *sys)
 {
 	sys_store(&s->sys, sys);
 }
 
-bool server_publish_control(struct server *s, const struct control_view *v)
+bool listener_publish_control(struct listener *s, const struct control_view *v)
 {
 	struct control_view *nv = malloc(sizeof(*nv));
 
@@ -617,7 +596,7 @@ bool server_publish_control(struct server *s, const struct control_view *v)
 	return true;
 }
 
-struct serve_config *server_swap_config(struct server *s, struct serve_config *cfg)
+struct serve_config *listener_swap_config(struct listener *s, struct serve_config *cfg)
 {
 	struct serve_config *old = atomic_exchange(&s->cfg, cfg);
 
@@ -634,7 +613,7 @@ struct serve_config *server_swap_config(struct server *s, struct serve_config *c
 	return old;
 }
 
-void server_publish_masterkeys(struct server *s, const struct masterkey_set *set)
+void listener_publish_masterkeys(struct listener *s, const struct masterkey_set *set)
 {
 	atomic_store(&s->mk, set);
 	unsigned gen = atomic_fetch_add(&s->mk_gen, 1) + 1;
@@ -648,13 +627,13 @@ void server_publish_masterkeys(struct server *s, const struct masterkey_set *set
 	atomic_store(&s->mk, NULL);
 }
 
-const struct sockaddr_storage *server_addrs(const struct server *s, size_t *n)
+const struct sockaddr_storage *listener_addrs(const struct listener *s, size_t *n)
 {
 	*n = s->n_addrs;
 	return s->addrs;
 }
 
-void server_stats(struct server *s, uint64_t out[SERVE_STAT_COUNT])
+void listener_stats(struct listener *s, uint64_t out[SERVE_STAT_COUNT])
 {
 	memset(out, 0, sizeof(uint64_t) * SERVE_STAT_COUNT);
 	for (unsigned i = 0; i < s->n_workers; i++)
@@ -662,19 +641,19 @@ void server_stats(struct server *s, uint64_t out[SERVE_STAT_COUNT])
 			out[k] += atomic_load_explicit(&s->workers[i]->sw.stats[k], memory_order_relaxed);
 }
 
-unsigned server_workers(const struct server *s)
+unsigned listener_workers(const struct listener *s)
 {
 	return s->n_workers;
 }
 
-void server_describe(const struct server *s, char *out, size_t outlen)
+void listener_describe(const struct listener *s, char *out, size_t outlen)
 {
 	size_t used = 0;
 
 	out[0] = '\0';
 	for (size_t i = 0; i < s->n_addrs && used < outlen; i++) {
 		char a[INET6_ADDRSTRLEN + 8];
-		sa_format(&s->addrs[i], a, sizeof(a));
+		netaddr_format(&s->addrs[i], a, sizeof(a));
 		int r = snprintf(out + used, outlen - used, "%s%s", i ? " " : "", a);
 		if (r < 0)
 			break;
@@ -682,7 +661,7 @@ void server_describe(const struct server *s, char *out, size_t outlen)
 	}
 }
 
-void server_free(struct server *s)
+void listener_free(struct listener *s)
 {
 	if (!s)
 		return;

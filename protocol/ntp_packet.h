@@ -1,7 +1,7 @@
 /* NTPv4 packet codec (RFC 5905 §7.3, extension fields RFC 7822, legacy
  * MACs RFC 5905/RFC 8573). No I/O, no allocation: hot-path safe. */
-#ifndef NTSD_NTSD_CODEC_H
-#define NTSD_NTSD_CODEC_H
+#ifndef NTSD_PROTOCOL_NTP_PACKET_H
+#define NTSD_PROTOCOL_NTP_PACKET_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 #include "config.h"
-#include "ntsd/ntp_client.h"
+#include "protocol/ntp_client.h"
 
 #include <math.h>
 #include <string.h>
@@ -7,9 +7,9 @@
 #include "crypto/buf.h"
 #include "crypto/mac.h"
 #include "crypto/secret.h"
-#include "ntsd/clock.h"
-#include "ntsd/codec.h"
-#include "ntsd/nts_client.h"
+#include "protocol/clock.h"
+#include "protocol/ntp_packet.h"
+#include "protocol/nts_client.h"
 
 size_t ntp_client_request(struct ntp_client_state *st, const struct ntp_client_auth *a,
                           uint64_t now, uint8_t *buf, size_t max)

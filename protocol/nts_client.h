@@ -1,8 +1,8 @@
 /* NTS for NTPv4 on the client side (RFC 8915 §5): a cookie jar and the
  * C2S/S2C keys of one association, request extension fields and response
  * verification. No I/O, no logging, no allocation per packet. */
-#ifndef NTSD_NTSD_NTS_CLIENT_H
-#define NTSD_NTSD_NTS_CLIENT_H
+#ifndef NTSD_PROTOCOL_NTS_CLIENT_H
+#define NTSD_PROTOCOL_NTS_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>

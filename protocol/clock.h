@@ -1,8 +1,8 @@
 /* Reading clocks and converting between time formats. NTP timestamps are
  * 64-bit: 32-bit seconds since 1900 (era arithmetic is modulo 2^32) and a
  * 32-bit fraction. NTP short format is 16.16 seconds. Never sets a clock. */
-#ifndef NTSD_NTSD_CLOCK_H
-#define NTSD_NTSD_CLOCK_H
+#ifndef NTSD_PROTOCOL_CLOCK_H
+#define NTSD_PROTOCOL_CLOCK_H
 
 #include <stdint.h>
 #include <time.h>

@@ -2,8 +2,8 @@
  * random transmit timestamp (off-path spoofing protection, as chrony does),
  * checks the response (origin, mode, authentication, KoD, synchronization)
  * and computes the sample. No I/O, no logging, no allocation. */
-#ifndef NTSD_NTSD_NTP_CLIENT_H
-#define NTSD_NTSD_NTP_CLIENT_H
+#ifndef NTSD_PROTOCOL_NTP_CLIENT_H
+#define NTSD_PROTOCOL_NTP_CLIENT_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "ntsd/clock.h"
-#include "ntsd/codec.h"
+#include "protocol/clock.h"
+#include "protocol/ntp_packet.h"
 #include "tap.h"
 
 static void put_ef(uint8_t *p, uint16_t type, uint16_t len)

@@ -1,5 +1,5 @@
 #include "config.h"
-#include "ntsd/codec.h"
+#include "protocol/ntp_packet.h"
 
 #include <string.h>
 

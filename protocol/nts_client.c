@@ -1,18 +1,13 @@
 #include "config.h"
-#include "ntsd/nts_client.h"
+#include "protocol/nts_client.h"
 
 #include <string.h>
 
 #include "crypto/aead.h"
 #include "crypto/buf.h"
 #include "crypto/secret.h"
-#include "ntsd/codec.h"
-#include "ntsd/nts.h"
-
-static size_t pad4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
-}
+#include "protocol/ntp_packet.h"
+#include "protocol/nts_ef.h"
 
 /* A Cookie field is 4 + the cookie padded to 4; RFC 7822 §3 wants at
  * least 16 bytes, so a cookie under 12 bytes could only go out in a
@@ -89,7 +84,7 @@ size_t nts_client_request(struct nts_client *c, uint8_t *pkt, size_t hdr_len, si
 	if (c->n == 0 || !c->c2s)
 		return 0;
 	size_t clen = c->cookie_len[c->head];
-	size_t ef_len = 4 + pad4(clen);
+	size_t ef_len = 4 + nts_ef_pad4(clen);
 	/* RFC 8915 §5.7: one placeholder per missing cookie, each as long as
 	 * the cookie field, so the response refills the jar. */
 	size_t placeholders = KE_MAX_COOKIES - c->n;
@@ -110,7 +105,7 @@ size_t nts_client_request(struct nts_client *c, uint8_t *pkt, size_t hdr_len, si
 	buf_put_u16(&b, NTS_EF_COOKIE);
 	buf_put_u16(&b, (uint16_t)ef_len);
 	buf_put(&b, c->cookies[c->head], clen);
-	buf_put_zero(&b, pad4(clen) - clen);
+	buf_put_zero(&b, nts_ef_pad4(clen) - clen);
 	for (size_t i = 0; i < placeholders; i++) {
 		buf_put_u16(&b, NTS_EF_PLACEHOLDER);
 		buf_put_u16(&b, (uint16_t)ef_len);
@@ -141,24 +136,6 @@ size_t nts_client_request(struct nts_client *c, uint8_t *pkt, size_t hdr_len, si
 	return b.pos;
 }
 
-/* RFC 8915 §5.6: nonce and ciphertext lengths, each padded to 4. */
-static bool parse_auth(const struct ntp_ef *ef, const uint8_t **nonce, size_t *nlen,
-                       const uint8_t **ct, size_t *ctlen)
-{
-	struct buf b = buf_reader(ef->body, (size_t)ef->len - 4);
-	uint16_t nl, cl;
-
-	if (!buf_get_u16(&b, &nl) || !buf_get_u16(&b, &cl))
-		return false;
-	*nonce = buf_take(&b, pad4(nl));
-	*ct = buf_take(&b, pad4(cl));
-	if (!*nonce || !*ct || cl < AEAD_TAG_LEN)
-		return false;
-	*nlen = nl;
-	*ctlen = cl;
-	return true;
-}
-
 /* Cookies from the decrypted fields (§5.7); other encrypted fields are
  * ignored. False if the plaintext is not a sequence of fields, and then
  * nothing is taken: the first pass only checks, so that a response that
@@ -168,16 +145,16 @@ static bool take_cookies(struct nts_client *c, const uint8_t *pt, size_t len)
 {
 	for (int pass = 0; pass < 2; pass++) {
 		struct buf b = buf_reader(pt, len);
+		const uint8_t *body;
+		size_t body_len;
+		uint16_t type;
+		int r;
 
-		while (buf_left(&b) > 0) {
-			uint16_t type, eflen;
-			const uint8_t *body;
-			if (!buf_get_u16(&b, &type) || !buf_get_u16(&b, &eflen) || eflen < 4 ||
-			    !(body = buf_take(&b, (size_t)eflen - 4)))
-				return false;
+		while ((r = nts_ef_next(&b, &type, &body, &body_len)) > 0)
 			if (pass == 1 && type == NTS_EF_COOKIE)
-				push_cookie(c, body, (size_t)eflen - 4);
-		}
+				push_cookie(c, body, body_len);
+		if (r < 0)
+			return false;
 	}
 	return true;
 }
@@ -189,8 +166,8 @@ enum nts_client_verdict nts_client_response(struct nts_client *c, const uint8_t 
 	struct ntp_tail t;
 	const struct ntp_ef *uid = NULL, *auth = NULL;
 	uint8_t pt[NTP_MAX_PACKET];
-	const uint8_t *nonce, *ct;
-	size_t nlen, ctlen, ptlen = 0;
+	struct nts_ef_auth a;
+	size_t ptlen = 0;
 	enum nts_client_verdict v = NTS_CLIENT_BAD;
 
 	if (!c->pending || !c->s2c || ntp_packet_parse(pkt, len, &h, &t) != NTP_PARSE_OK ||
@@ -223,10 +200,10 @@ enum nts_client_verdict nts_client_response(struct nts_client *c, const uint8_t 
 		}
 		return NTS_CLIENT_BAD;
 	}
-	if (!parse_auth(auth, &nonce, &nlen, &ct, &ctlen) || ctlen - AEAD_TAG_LEN > sizeof(pt))
+	if (!nts_ef_parse_auth(auth, AEAD_TAG_LEN, &a) || a.ct_len - AEAD_TAG_LEN > sizeof(pt))
 		return NTS_CLIENT_BAD;
 	struct aead_ad ad = { pkt, (size_t)(auth->start - pkt) };
-	if (!aead_open(c->s2c, &ad, 1, nonce, nlen, ct, ctlen, pt, sizeof(pt), &ptlen))
+	if (!aead_open(c->s2c, &ad, 1, a.nonce, a.nonce_len, a.ct, a.ct_len, pt, sizeof(pt), &ptlen))
 		return NTS_CLIENT_BAD;
 	if (take_cookies(c, pt, ptlen)) {
 		c->pending = false;

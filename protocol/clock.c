@@ -1,5 +1,5 @@
 #include "config.h"
-#include "ntsd/clock.h"
+#include "protocol/clock.h"
 
 #include <math.h>
 
