@@ -1,5 +1,6 @@
-/* ntp.conf parser: diagnostics, line reading, tokenising, includefile and
- * directive dispatch. The directives themselves live in conf_directives.c.
+/* ntp.conf reader: line reading, tokenising, includefile and directive
+ * dispatch. The directives themselves live in conf_directives.c, the
+ * diagnostics in conf_diag.c; neither calls back into this file.
  *
  * The whole file is read into memory first (CONF_FILE_MAX caps it) so that
  * NUL bytes and over-long lines can be reported instead of being silently
@@ -16,106 +17,6 @@
 #include <string.h>
 
 #include "conf/conf_internal.h"
-
-static const char *const severity_name[] = {
-	[CONF_NOTE] = "note",
-	[CONF_WARNING] = "warning",
-	[CONF_ERROR] = "error",
-};
-
-const char *conf_diag_format(const struct conf_diag *d, char *out, size_t outlen)
-{
-	unsigned s = (unsigned)d->severity;
-	const char *sev = s < sizeof severity_name / sizeof severity_name[0] ? severity_name[s] : "error";
-
-	if (outlen == 0)
-		return out;
-	if (d->line)
-		snprintf(out, outlen, "%s:%u: %s: %s", d->file, d->line, sev, d->msg);
-	else
-		snprintf(out, outlen, "%s: %s: %s", d->file, sev, d->msg);
-	return out;
-}
-
-void conf_diags_free(struct conf_diags *d)
-{
-	free(d->v);
-	memset(d, 0, sizeof *d);
-}
-
-/* Control characters from the input must not reach a terminal or syslog. */
-static void sanitize(char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-}
-
-static struct conf_diag *diag_slot(struct conf_diags *d)
-{
-	if (d->n >= CONF_DIAGS_MAX)
-		return NULL;
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		struct conf_diag *v;
-
-		if (cap > CONF_DIAGS_MAX)
-			cap = CONF_DIAGS_MAX;
-		v = realloc(d->v, cap * sizeof *v);
-		if (!v)
-			return NULL; /* still counted by the caller */
-		d->v = v;
-		d->cap = cap;
-	}
-	return &d->v[d->n++];
-}
-
-void pctx_vdiag_at(struct pctx *p, enum conf_severity sev, const char *file, unsigned line,
-		   const char *fmt, va_list ap)
-{
-	struct conf_diags *d = p->d;
-	struct conf_diag *e;
-
-	if (sev == CONF_ERROR)
-		d->errors++;
-	else if (sev == CONF_WARNING)
-		d->warnings++;
-	e = diag_slot(d);
-	if (!e)
-		return;
-	memset(e, 0, sizeof *e);
-	snprintf(e->file, sizeof e->file, "%s", file);
-	sanitize(e->file);
-	e->line = line;
-	if (d->n == CONF_DIAGS_MAX) {
-		/* The last slot says that the list is incomplete. */
-		e->severity = CONF_NOTE;
-		snprintf(e->msg, sizeof e->msg, "too many diagnostics; the rest are not shown");
-		return;
-	}
-	e->severity = sev;
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-	sanitize(e->msg);
-}
-
-void pctx_diag_at(struct pctx *p, enum conf_severity sev, const char *file, unsigned line,
-		  const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	pctx_vdiag_at(p, sev, file, line, fmt, ap);
-	va_end(ap);
-}
-
-void pctx_diag(struct pctx *p, enum conf_severity sev, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	pctx_vdiag_at(p, sev, p->file, p->line, fmt, ap);
-	va_end(ap);
-}
 
 void conf_init(struct conf *c)
 {
@@ -148,6 +49,62 @@ bool conf_key_trusted(const struct conf *c, uint32_t id)
 static bool is_blank(char ch)
 {
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\v' || ch == '\f';
+}
+
+static void parse_text(struct pctx *p, const char *text, size_t len);
+static bool read_file(const char *path, char **out, size_t *outlen, int *err);
+
+/* includefile FILE: parsed in place, relative to the including file's
+ * directory, at most CONF_INCLUDE_MAX deep; a missing file is a warning,
+ * as in ntpd. */
+static void include_file(struct pctx *p, int argc, char **argv)
+{
+	char path[CONF_PATH_MAX];
+	const char *saved_file = p->file, *slash;
+	unsigned saved_line = p->line;
+	char *text;
+	size_t len;
+	int err = 0, n;
+
+	if (argc < 2) {
+		pctx_diag(p, CONF_ERROR, "includefile: missing file name");
+		return;
+	}
+	if (argc > 2) {
+		pctx_diag(p, CONF_ERROR, "%s: unexpected argument '%s'", argv[0], argv[2]);
+		return;
+	}
+	if (p->depth >= CONF_INCLUDE_MAX) {
+		pctx_diag(p, CONF_ERROR, "includefile %s: nested more than %d levels deep (include loop?)",
+			  argv[1], CONF_INCLUDE_MAX);
+		return;
+	}
+	slash = strrchr(p->file, '/');
+	if (argv[1][0] == '/' || !slash)
+		n = snprintf(path, sizeof path, "%s", argv[1]);
+	else
+		n = snprintf(path, sizeof path, "%.*s/%s", (int)(slash - p->file), p->file, argv[1]);
+	if (n < 0 || (size_t)n >= sizeof path) {
+		pctx_diag(p, CONF_ERROR, "includefile: path is longer than %d bytes", CONF_PATH_MAX - 1);
+		return;
+	}
+	if (!read_file(path, &text, &len, &err)) {
+		if (err == ENOENT)
+			pctx_diag(p, CONF_WARNING, "includefile %s: %s; skipped", path, strerror(err));
+		else if (err == EFBIG)
+			pctx_diag(p, CONF_ERROR, "includefile %s: file is larger than %u bytes", path,
+				  CONF_FILE_MAX);
+		else
+			pctx_diag(p, CONF_ERROR, "includefile %s: %s", path, strerror(err));
+		return;
+	}
+	p->file = path;
+	p->depth++;
+	parse_text(p, text, len);
+	p->depth--;
+	p->file = saved_file;
+	p->line = saved_line;
+	free(text);
 }
 
 /* Splits line in place: whitespace separates words, '#' starts a comment,
@@ -187,11 +144,13 @@ static void parse_line(struct pctx *p, char *s)
 		*s++ = '\0';
 	}
 	argv[argc] = NULL;
-	if (argc > 0)
+	if (argc > 0 && !strcmp(argv[0], "includefile"))
+		include_file(p, argc, argv);
+	else if (argc > 0)
 		conf_directive(p, argc, argv);
 }
 
-void pctx_parse_text(struct pctx *p, const char *text, size_t len)
+static void parse_text(struct pctx *p, const char *text, size_t len)
 {
 	char buf[CONF_LINE_MAX + 2];
 	size_t pos = 0;
@@ -220,7 +179,7 @@ void pctx_parse_text(struct pctx *p, const char *text, size_t len)
 
 /* Reads a whole file; on failure returns false with *err an errno value
  * (EFBIG when larger than CONF_FILE_MAX). */
-bool pctx_read_file(const char *path, char **out, size_t *outlen, int *err)
+static bool read_file(const char *path, char **out, size_t *outlen, int *err)
 {
 	FILE *f = fopen(path, "re");
 	char *buf = NULL;
@@ -298,7 +257,7 @@ bool conf_parse_string(const char *name, const char *text, struct conf *c, struc
 		return false;
 	}
 	pctx_start(p, name, c, d);
-	pctx_parse_text(p, text, strlen(text));
+	parse_text(p, text, strlen(text));
 	conf_finish(p);
 	free(p);
 	return d->errors == before;
@@ -318,13 +277,13 @@ bool conf_parse_file(const char *path, struct conf *c, struct conf_diags *d)
 		return false;
 	}
 	pctx_start(p, path, c, d);
-	if (!pctx_read_file(path, &text, &len, &err)) {
+	if (!read_file(path, &text, &len, &err)) {
 		if (err == EFBIG)
 			pctx_diag(p, CONF_ERROR, "file is larger than %u bytes", CONF_FILE_MAX);
 		else
 			pctx_diag(p, CONF_ERROR, "cannot read file: %s", strerror(err));
 	} else {
-		pctx_parse_text(p, text, len);
+		parse_text(p, text, len);
 		free(text);
 		conf_finish(p);
 	}

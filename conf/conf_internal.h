@@ -1,5 +1,7 @@
-/* Shared between conf.c (reading, tokenising, diagnostics) and
- * conf_directives.c (what each directive means). Not part of the API. */
+/* Shared between conf.c (reading, tokenising, includefile), conf_diag.c
+ * (diagnostics) and conf_directives.c (what each directive means). The
+ * calls go one way: conf.c -> conf_directives.c -> conf_diag.c. Not part of
+ * the API. */
 #ifndef NTSD_CONF_CONF_INTERNAL_H
 #define NTSD_CONF_CONF_INTERNAL_H
 
@@ -43,13 +45,8 @@ __attribute__((format(printf, 5, 0))) void pctx_vdiag_at(struct pctx *p, enum co
 							  const char *file, unsigned line,
 							  const char *fmt, va_list ap);
 
-/* Parses len bytes of text as the file p->file. */
-void pctx_parse_text(struct pctx *p, const char *text, size_t len);
-/* Reads a whole file (malloc'ed into *out); *err is an errno value on
- * failure, EFBIG for files over CONF_FILE_MAX. */
-bool pctx_read_file(const char *path, char **out, size_t *outlen, int *err);
-
-/* One tokenised line; argv[0] is the directive, argv[argc] is NULL. */
+/* One tokenised line; argv[0] is the directive, argv[argc] is NULL.
+ * includefile never reaches it (the reader handles it). */
 void conf_directive(struct pctx *p, int argc, char **argv);
 /* Checks done after the whole input was read (fudge, local clock). */
 void conf_finish(struct pctx *p);
