@@ -23,12 +23,14 @@
 #include "keyexchange/ke_server.h"
 #include "keyexchange/tls.h"
 #include "protocol/clock.h"
+#include "protocol/mode6.h"
 #include "protocol/ntp_packet.h"
 #include "ntsd/log.h"
 #include "ntsd/privdrop.h"
 #include "ntsd/restrict.h"
 #include "ntsd/serve.h"
 #include "ntsd/listener.h"
+#include "ntsd/sdnotify.h"
 #include "ntsd/source.h"
 #include "ntsd/stats.h"
 
@@ -58,6 +60,7 @@ struct daemon {
 	struct masterkey_set *mk;
 	char mk_path[4096];
 	time_t nts_checked, cert_mtime, key_mtime;
+	struct sdnotify notify; /* systemd readiness, when started by it */
 };
 
 #define NTS_CHECK_S 60 /* master key sync and certificate file check */
@@ -641,6 +644,31 @@ static bool daemonize(void)
 	return true;
 }
 
+/* The one-line state systemctl status shows (STATUS=). */
+static void notify_status(struct daemon *d, const struct serve_sys *sys)
+{
+	char text[256], refid[16];
+
+	if (sys->stratum >= NTP_STRATUM_UNSYNC || sys->leap == NTP_LEAP_UNSYNC) {
+		snprintf(text, sizeof(text), "Not synchronized%s%s", d->why_not[0] ? ": " : "",
+		         d->why_not);
+	} else if (sys->refid == NTP_REFID('L', 'O', 'C', 'L')) {
+		snprintf(text, sizeof(text), "Serving the local clock at stratum %u", sys->stratum);
+	} else {
+		mode6_refid_text(sys->refid, sys->stratum <= 1, refid, sizeof(refid));
+		snprintf(text, sizeof(text), "Synchronized to %s, stratum %u", refid, sys->stratum);
+	}
+	sdnotify_status(&d->notify, text);
+}
+
+static uint64_t mono_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 int daemon_run(const struct daemon_opts *o)
 {
 	struct daemon d = { .opts = o };
@@ -736,15 +764,28 @@ int daemon_run(const struct daemon_opts *o)
 	         d.conf.local_enabled ? "local clock" : "no synchronized source yet",
 	         d.conf.local_enabled ? d.conf.local_stratum : NTP_STRATUM_UNSYNC,
 	         (o->no_clock || d.conf.disable_ntp) ? "; system clock is never adjusted" : "");
+	/* After daemonize (MAINPID is ours) and once sockets, configuration,
+	 * keys and certificate are loaded. */
+	if (!sdnotify_init(&d.notify, err, sizeof(err)))
+		log_warn("Cannot tell systemd that ntsd is ready: %s", err);
+	snprintf(err, sizeof(err), "READY=1\nMAINPID=%ld", (long)getpid());
+	sdnotify_send(&d.notify, err);
+	notify_status(&d, &sys);
 
 	for (;;) {
-		struct timespec tick = { 1, 0 };
+		/* Wake at least twice per watchdog interval. */
+		uint64_t wait_ns = d.notify.watchdog_ns ? d.notify.watchdog_ns / 2 : 1000000000u;
+		if (wait_ns > 1000000000u)
+			wait_ns = 1000000000u;
+		struct timespec tick = { (time_t)(wait_ns / 1000000000u), (long)(wait_ns % 1000000000u) };
 		int sig = sigtimedwait(&set, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("Exiting on signal %d", sig);
+			sdnotify_send(&d.notify, "STOPPING=1");
 			break;
 		}
 		if (sig == SIGHUP) {
+			sdnotify_send(&d.notify, "RELOADING=1");
 			reload(&d);
 			if (d.ke) {
 				nts_reload_cred(&d, "SIGHUP");
@@ -753,7 +794,11 @@ int daemon_run(const struct daemon_opts *o)
 		}
 		else if (sig == SIGUSR1)
 			dump_stats(&d);
+		if (sig == SIGHUP)
+			sdnotify_send(&d.notify, "READY=1");
 		update_sys(&d, &sys);
+		notify_status(&d, &sys);
+		sdnotify_watchdog(&d.notify, mono_now_ns());
 		listener_publish_sys(d.listener, &sys);
 		if (d.sources && !listener_publish_control(d.listener, &d.view))
 			log_warn("Out of memory for the mode 6 view");
@@ -761,6 +806,7 @@ int daemon_run(const struct daemon_opts *o)
 	}
 
 	dump_stats(&d);
+	sdnotify_close(&d.notify);
 	sources_free(d.sources);
 	ke_server_free(d.ke);
 	listener_free(d.listener);
