@@ -131,6 +131,7 @@ struct conf {
 	uint32_t controlkey, requestkey;   /* 0: none */
 
 	char driftfile[CONF_PATH_MAX];
+	char leapfile[CONF_PATH_MAX];      /* `leapfile` / chrony's `leapseclist` */
 	char logfile[CONF_PATH_MAX];
 	char pidfile[CONF_PATH_MAX];
 	char statsdir[CONF_PATH_MAX];

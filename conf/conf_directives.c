@@ -915,6 +915,7 @@ static void d_path(struct pctx *p, int argc, char **argv)
 	struct conf *c = p->c;
 	char *dst = !strcmp(argv[0], "keys")      ? c->keys
 		    : !strcmp(argv[0], "driftfile") ? c->driftfile
+		    : !strcmp(argv[0], "leapfile") || !strcmp(argv[0], "leapseclist") ? c->leapfile
 		    : !strcmp(argv[0], "logfile")   ? c->logfile
 		    : !strcmp(argv[0], "pidfile")   ? c->pidfile
 						    : c->statsdir;
@@ -1320,7 +1321,6 @@ static const struct {
 	{"ttl", "'ttl' (broadcast and manycast) is not supported; ignored"},
 	{"rlimit", "'rlimit' is not supported; ignored"},
 	{"dscp", "'dscp' is not supported; ignored"},
-	{"leapfile", "'leapfile' is not used yet; ignored"},
 	{"leapsmearinterval", "'leapsmearinterval' is not supported; leap seconds are not smeared"},
 	{"nonvolatile", "'nonvolatile' is not supported; ignored"},
 	{"tinker", "'tinker' is not supported; the defaults are used"},
@@ -1351,6 +1351,7 @@ static const struct directive {
 	{"fudge", d_fudge},	     {"local", d_local},	{"restrict", d_restrict},
 	{"discard", d_discard},	     {"keys", d_path},		{"trustedkey", d_trustedkey},
 	{"controlkey", d_keyid},     {"requestkey", d_keyid},	{"includefile", NULL},
+	{"leapfile", d_path},	     {"leapseclist", d_path},
 	{"driftfile", d_path},	     {"logfile", d_path},	{"pidfile", d_path},
 	{"statsdir", d_path},	     {"statistics", d_silent},	{"filegen", d_silent},
 	{"tos", d_tos},		     {"enable", d_enable},	{"disable", d_enable},

@@ -29,6 +29,7 @@
 #include "ntsd/privdrop.h"
 #include "ntsd/restrict.h"
 #include "ntsd/serve.h"
+#include "ntsd/leap.h"
 #include "ntsd/listener.h"
 #include "ntsd/sdnotify.h"
 #include "ntsd/source.h"
@@ -61,6 +62,7 @@ struct daemon {
 	char mk_path[4096];
 	time_t nts_checked, cert_mtime, key_mtime;
 	struct sdnotify notify; /* systemd readiness, when started by it */
+	struct leap leap;       /* leapfile */
 };
 
 #define NTS_CHECK_S 60 /* master key sync and certificate file check */
@@ -503,6 +505,7 @@ int daemon_check(const struct daemon_opts *o)
 	bool ok = load_config(&d, &d.conf, &cfg, true);
 	ok = ok && nts_check(&d, &d.conf);
 	ok = ok && check_assoc_keys(&d.conf, cfg);
+	ok = ok && leap_open(&d.leap, d.conf.leapfile, true);
 	if (ok) {
 		printf("%s: configuration OK (%zu sources, %s, %zu restrict entries, %zu keys)\n",
 		       d.conf_name, d.conf.n_assocs,
@@ -517,7 +520,7 @@ int daemon_check(const struct daemon_opts *o)
 /* System variables: from the upstream sources when there are any (the
  * sync engine falls back to the local clock itself); else the local clock
  * when enabled; else unsynchronized (LI=3, stratum 16). */
-static void update_sys(struct daemon *d, struct serve_sys *sys)
+static void base_sys(struct daemon *d, struct serve_sys *sys)
 {
 	time_t now = time(NULL);
 
@@ -544,6 +547,17 @@ static void update_sys(struct daemon *d, struct serve_sys *sys)
 	sys->reftime = d->local_reftime;
 	sys->root_delay = 0;
 	sys->root_disp = clock_short_from_double(LOCAL_BASE_DISP + PHI * (age > 0 ? age : 0));
+}
+
+/* A valid leap second file decides the leap indicator of a synchronized
+ * server (on the local clock it is the only source of it), also against
+ * the majority of the sources' bits when they disagree with it. */
+static void update_sys(struct daemon *d, struct serve_sys *sys)
+{
+	base_sys(d, sys);
+	int li = leap_indicator(&d->leap, clock_ntp_now() >> 32);
+	if (li >= 0 && sys->leap != NTP_LEAP_UNSYNC)
+		sys->leap = (uint8_t)li;
 }
 
 /* What the source thread read at start, compared field by field. */
@@ -584,6 +598,10 @@ static void reload(struct daemon *d)
 	/* Keep the listen settings the sockets were opened with. */
 	struct conf old = d->conf;
 	d->conf = c;
+	if (strcmp(old.leapfile, c.leapfile) != 0)
+		leap_open(&d->leap, c.leapfile, false);
+	else
+		leap_tick(&d->leap, time(NULL), true);
 	conf_free(&old);
 	log_reopen();
 	log_info("Reloaded: %zu restrict entries, %zu keys", d->conf.n_restricts,
@@ -689,6 +707,9 @@ int daemon_run(const struct daemon_opts *o)
 		return 1;
 	if (d.conf.logfile[0] && !log_set_dest(LOG_TO_FILE, d.conf.logfile))
 		log_fatal("Cannot open log file %s: %s", d.conf.logfile, strerror(errno));
+	/* As ntpd: a leap second file that cannot be used is an error, but
+	 * time is served without it. */
+	leap_open(&d.leap, d.conf.leapfile, false);
 
 	struct listener_opts so = {
 		.port = o->port >= 0 ? (uint16_t)o->port : d.conf.port,
@@ -796,6 +817,8 @@ int daemon_run(const struct daemon_opts *o)
 			dump_stats(&d);
 		if (sig == SIGHUP)
 			sdnotify_send(&d.notify, "READY=1");
+		if (sig != SIGHUP)
+			leap_tick(&d.leap, time(NULL), false);
 		update_sys(&d, &sys);
 		notify_status(&d, &sys);
 		sdnotify_watchdog(&d.notify, mono_now_ns());

@@ -513,6 +513,12 @@ static void test_paths(void)
 	tap_ok(!R && D.n == 1 && !strcmp(dtext(0), "t.conf:1: error: line is longer than 1024 bytes; line ignored"),
 	       "paths: long line is an error, not truncated");
 	expect1("driftfile \"/unterminated\n", "t.conf:1: error: unterminated quoted string; line ignored");
+	parse("leapfile /usr/share/zoneinfo/leap-seconds.list\n");
+	tap_ok(R && D.n == 0 && !strcmp(C.leapfile, "/usr/share/zoneinfo/leap-seconds.list"),
+	       "paths: leapfile (ntpd, NTPsec)");
+	parse("leapseclist /l.list\n");
+	tap_ok(R && D.n == 0 && !strcmp(C.leapfile, "/l.list"), "paths: leapseclist (chrony)");
+	expect1("leapfile\n", "t.conf:1: error: leapfile: missing file name");
 	free(text);
 }
 
@@ -647,7 +653,6 @@ static void test_unsupported(void)
 		{"ttl 1 2", "'ttl' (broadcast and manycast) is not supported; ignored"},
 		{"rlimit memlock 32", "'rlimit' is not supported; ignored"},
 		{"dscp 46", "'dscp' is not supported; ignored"},
-		{"leapfile /usr/share/zoneinfo/leap-seconds.list", "'leapfile' is not used yet; ignored"},
 		{"leapsmearinterval 86400", "'leapsmearinterval' is not supported; leap seconds are not smeared"},
 		{"nonvolatile 1e-7", "'nonvolatile' is not supported; ignored"},
 		{"tinker panic 0", "'tinker' is not supported; the defaults are used"},
