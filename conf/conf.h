@@ -133,6 +133,8 @@ struct conf {
 	char driftfile[CONF_PATH_MAX];
 	char leapfile[CONF_PATH_MAX];      /* `leapfile` / chrony's `leapseclist` */
 	char logfile[CONF_PATH_MAX];
+	char metrics_addr[CONF_HOST_MAX];  /* `metrics ADDR:PORT`: numeric; "" off */
+	uint16_t metrics_port;
 	char pidfile[CONF_PATH_MAX];
 	char statsdir[CONF_PATH_MAX];
 

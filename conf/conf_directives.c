@@ -936,6 +936,56 @@ static void d_path(struct pctx *p, int argc, char **argv)
 	memcpy(dst, tmp, strlen(tmp) + 1);
 }
 
+/* metrics ADDRESS:PORT (or [IPV6]:PORT): where Prometheus scrapes
+ * /metrics. A numeric address: the daemon binds it before any name lookup
+ * is possible. Anything but loopback is warned about. */
+static void d_metrics(struct pctx *p, int argc, char **argv)
+{
+	static const char usage[] = "expected ADDRESS:PORT, e.g. 127.0.0.1:9975 or [::1]:9975";
+	char host[CONF_HOST_MAX];
+	uint8_t a[16];
+	const char *port, *s = argv[1];
+	unsigned long v;
+	int af;
+
+	if (argc < 2) {
+		pctx_diag(p, CONF_ERROR, "metrics: missing address; %s", usage);
+		return;
+	}
+	if (!no_more(p, argc, argv, 2))
+		return;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof host)
+			goto bad;
+		snprintf(host, sizeof host, "%.*s", (int)(end - s - 1), s + 1);
+		port = end + 2;
+		af = AF_INET6;
+	} else {
+		const char *colon = strrchr(s, ':');
+		if (!colon || strchr(s, ':') != colon || (size_t)(colon - s) >= sizeof host)
+			goto bad;
+		snprintf(host, sizeof host, "%.*s", (int)(colon - s), s);
+		port = colon + 1;
+		af = AF_INET;
+	}
+	if (inet_pton(af, host, a) != 1)
+		goto bad;
+	if (!get_uint(p, "metrics port", port, 1, 65535, &v))
+		return;
+	snprintf(p->c->metrics_addr, sizeof p->c->metrics_addr, "%s", host);
+	p->c->metrics_port = (uint16_t)v;
+	if ((af == AF_INET && a[0] != 127) ||
+	    (af == AF_INET6 && memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16) != 0))
+		pctx_diag(p, CONF_WARNING,
+			  "metrics: %s is not a loopback address: anyone who reaches it can read the "
+			  "server's counters; restrict it with a firewall",
+			  s);
+	return;
+bad:
+	pctx_diag(p, CONF_ERROR, "metrics: '%s' is not a numeric address and port; %s", s, usage);
+}
+
 /* ---- discard, tos, enable/disable, port, interface -------------------- */
 
 static const char *const discard_names[] = {"average", "minimum", "monitor"};
@@ -1351,7 +1401,7 @@ static const struct directive {
 	{"fudge", d_fudge},	     {"local", d_local},	{"restrict", d_restrict},
 	{"discard", d_discard},	     {"keys", d_path},		{"trustedkey", d_trustedkey},
 	{"controlkey", d_keyid},     {"requestkey", d_keyid},	{"includefile", NULL},
-	{"leapfile", d_path},	     {"leapseclist", d_path},
+	{"leapfile", d_path},	     {"leapseclist", d_path},	{"metrics", d_metrics},
 	{"driftfile", d_path},	     {"logfile", d_path},	{"pidfile", d_path},
 	{"statsdir", d_path},	     {"statistics", d_silent},	{"filegen", d_silent},
 	{"tos", d_tos},		     {"enable", d_enable},	{"disable", d_enable},

@@ -31,6 +31,8 @@
 #include "ntsd/serve.h"
 #include "ntsd/leap.h"
 #include "ntsd/listener.h"
+#include "ntsd/metrics.h"
+#include "ntsd/metrics_page.h"
 #include "ntsd/sdnotify.h"
 #include "ntsd/source.h"
 #include "ntsd/stats.h"
@@ -63,6 +65,10 @@ struct daemon {
 	time_t nts_checked, cert_mtime, key_mtime;
 	struct sdnotify notify; /* systemd readiness, when started by it */
 	struct leap leap;       /* leapfile */
+	struct metrics *metrics;   /* `metrics ADDR:PORT`, NULL: off */
+	char *metrics_page;        /* METRICS_PAGE_MAX bytes */
+	struct timespec metrics_built;
+	double start_time;         /* Unix seconds */
 };
 
 #define NTS_CHECK_S 60 /* master key sync and certificate file check */
@@ -662,6 +668,57 @@ static bool daemonize(void)
 	return true;
 }
 
+#define METRICS_PAGE_MAX (256 * 1024)
+
+/* Builds the Prometheus page from what the main loop keeps and hands it
+ * to the HTTP thread, at most once a second. */
+static void publish_metrics(struct daemon *d, const struct serve_sys *sys)
+{
+	uint64_t v[SERVE_STAT_COUNT];
+	struct ke_stats ke;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!d->metrics || (d->metrics_built.tv_sec && now.tv_sec == d->metrics_built.tv_sec))
+		return;
+	d->metrics_built = now;
+	listener_stats(d->listener, v);
+	if (d->ke)
+		ke_server_stats(d->ke, &ke);
+	const struct masterkey *mk = d->mk ? masterkey_current(d->mk) : NULL;
+	struct metrics_input in = {
+		.serve = v,
+		.ke = d->ke ? &ke : NULL,
+		.sys = sys,
+		.view = d->sources ? &d->view : NULL,
+		.version = NTSD_VERSION,
+		.tls_backend = NTSD_TLS_BACKEND,
+		.start_time = d->start_time,
+		.masterkey_created = mk ? (double)mk->created : 0,
+		.now_ntp = clock_ntp_now(),
+	};
+	size_t len = metrics_page(&in, d->metrics_page, METRICS_PAGE_MAX);
+	if (!len || !metrics_publish(d->metrics, d->metrics_page, len))
+		log_warn("Cannot build the metrics page (%s)", len ? "out of memory" : "too large");
+}
+
+static void start_metrics(struct daemon *d)
+{
+	char err[256];
+
+	if (!d->conf.metrics_addr[0])
+		return;
+	d->metrics_page = malloc(METRICS_PAGE_MAX);
+	d->metrics = d->metrics_page ? metrics_start(d->conf.metrics_addr, d->conf.metrics_port, err,
+	                                               sizeof(err))
+	                             : NULL;
+	if (!d->metrics)
+		log_fatal("%s", d->metrics_page ? err : "Out of memory");
+	log_info("Prometheus metrics on http://%s%s%s:%u/metrics",
+	         strchr(d->conf.metrics_addr, ':') ? "[" : "", d->conf.metrics_addr,
+	         strchr(d->conf.metrics_addr, ':') ? "]" : "", (unsigned)d->conf.metrics_port);
+}
+
 /* The one-line state systemctl status shows (STATUS=). */
 static void notify_status(struct daemon *d, const struct serve_sys *sys)
 {
@@ -698,6 +755,7 @@ int daemon_run(const struct daemon_opts *o)
 
 	log_init("ntsd");
 	log_set_level(o->debug ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	d.start_time = (double)time(NULL);
 	if (!secret_init())
 		log_fatal("Cannot initialise libsodium");
 	setup_source(&d);
@@ -779,6 +837,7 @@ int daemon_run(const struct daemon_opts *o)
 		log_fatal("NTS could not be started; fix the errors above or remove `nts enable`");
 	if (d.sources && !sources_start(d.sources, err, sizeof(err)))
 		log_fatal("%s", err);
+	start_metrics(&d);
 	listener_describe(d.listener, where, sizeof(where));
 	log_info("ntsd %s (%s) serving NTP on %s with %u workers; %s, stratum %d%s", NTSD_VERSION,
 	         NTSD_TLS_BACKEND, where, listener_workers(d.listener),
@@ -821,6 +880,7 @@ int daemon_run(const struct daemon_opts *o)
 			leap_tick(&d.leap, time(NULL), false);
 		update_sys(&d, &sys);
 		notify_status(&d, &sys);
+		publish_metrics(&d, &sys);
 		sdnotify_watchdog(&d.notify, mono_now_ns());
 		listener_publish_sys(d.listener, &sys);
 		if (d.sources && !listener_publish_control(d.listener, &d.view))
@@ -830,6 +890,8 @@ int daemon_run(const struct daemon_opts *o)
 
 	dump_stats(&d);
 	sdnotify_close(&d.notify);
+	metrics_stop(d.metrics);
+	free(d.metrics_page);
 	sources_free(d.sources);
 	ke_server_free(d.ke);
 	listener_free(d.listener);

@@ -519,6 +519,22 @@ static void test_paths(void)
 	parse("leapseclist /l.list\n");
 	tap_ok(R && D.n == 0 && !strcmp(C.leapfile, "/l.list"), "paths: leapseclist (chrony)");
 	expect1("leapfile\n", "t.conf:1: error: leapfile: missing file name");
+	parse("metrics 127.0.0.1:9975\n");
+	tap_ok(R && D.n == 0 && !strcmp(C.metrics_addr, "127.0.0.1") && C.metrics_port == 9975,
+	       "metrics: IPv4 loopback and port");
+	parse("metrics [::1]:9100\n");
+	tap_ok(R && D.n == 0 && !strcmp(C.metrics_addr, "::1") && C.metrics_port == 9100,
+	       "metrics: [IPv6]:port");
+	expect1("metrics 0.0.0.0:9975\n", "t.conf:1: warning: metrics: 0.0.0.0:9975 is not a loopback "
+		"address: anyone who reaches it can read the server's counters; restrict it with a firewall");
+	expect1("metrics localhost:9975\n", "t.conf:1: error: metrics: 'localhost:9975' is not a numeric "
+		"address and port; expected ADDRESS:PORT, e.g. 127.0.0.1:9975 or [::1]:9975");
+	expect1("metrics ::1:9975\n", "t.conf:1: error: metrics: '::1:9975' is not a numeric address and "
+		"port; expected ADDRESS:PORT, e.g. 127.0.0.1:9975 or [::1]:9975");
+	expect1("metrics 127.0.0.1:0\n",
+		"t.conf:1: error: metrics port: '0' is out of range; expected an integer from 1 to 65535");
+	expect1("metrics\n", "t.conf:1: error: metrics: missing address; expected ADDRESS:PORT, e.g. "
+		"127.0.0.1:9975 or [::1]:9975");
 	free(text);
 }
 
