@@ -257,6 +257,8 @@ static void *ke_main(void *arg)
 	struct ke_server *s = arg;
 	struct epoll_event ev[64];
 
+	if (s->o.thread_init && !s->o.thread_init())
+		return NULL;
 	while (take_updates(s)) {
 		int n = epoll_wait(s->epfd, ev, 64, 200);
 		for (int i = 0; i < n; i++) {

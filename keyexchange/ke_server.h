@@ -28,6 +28,9 @@ struct ke_server_opts {
 	int ntp_port;            /* -1: no Port Negotiation record */
 	const uint16_t *aeads;   /* supported, in our order; NULL: all the backend has */
 	size_t n_aeads;
+	/* Called first in each KE thread (the daemon's per-thread sandbox);
+	 * false stops the thread before it reads a byte. NULL: none. */
+	bool (*thread_init)(void);
 };
 
 struct ke_stats {

@@ -31,6 +31,7 @@
 #include "ntsd/serve.h"
 #include "ntsd/leap.h"
 #include "ntsd/listener.h"
+#include "ntsd/sandbox.h"
 #include "ntsd/metrics.h"
 #include "ntsd/metrics_page.h"
 #include "ntsd/sdnotify.h"
@@ -409,6 +410,15 @@ static void nts_reload_cred(struct daemon *d, const char *why)
 	log_info("NTS-KE certificate reloaded (%s)", why);
 }
 
+/* The NTS-KE thread parses TLS from anyone: no capabilities, its filter. */
+static bool ke_thread_init(void)
+{
+	if (sandbox_thread(SANDBOX_KE))
+		return true;
+	log_err("Cannot confine the NTS-KE thread: %s; NTS-KE is off", strerror(errno));
+	return false;
+}
+
 static bool nts_start(struct daemon *d)
 {
 	char err[600];
@@ -430,6 +440,7 @@ static bool nts_start(struct daemon *d)
 		.ntp_port = d->conf.nts_ntp_port ? d->conf.nts_ntp_port : -1,
 		.aeads = n_aeads ? aeads : NULL,
 		.n_aeads = n_aeads,
+		.thread_init = ke_thread_init,
 	};
 	d->ke = ke_server_new(&ko, err, sizeof(err));
 	if (!d->ke || !ke_server_start(d->ke, cred, d->mk, err, sizeof(err))) {
@@ -829,6 +840,10 @@ int daemon_run(const struct daemon_opts *o)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before the first thread: threads inherit the process-wide filter
+	 * and then narrow it for their role. */
+	if (!sandbox_init((enum sandbox_mode)o->seccomp, o->debug > 0, err, sizeof(err)))
+		log_fatal("%s", err);
 	d.precision = clock_measure_precision();
 	update_sys(&d, &sys);
 	if (!listener_start(d.listener, d.cfg, &sys, err, sizeof(err)))
@@ -837,7 +852,13 @@ int daemon_run(const struct daemon_opts *o)
 		log_fatal("NTS could not be started; fix the errors above or remove `nts enable`");
 	if (d.sources && !sources_start(d.sources, err, sizeof(err)))
 		log_fatal("%s", err);
+	/* Every thread that needs CAP_SYS_TIME or CAP_NET_BIND_SERVICE has
+	 * them now; the main thread (and the metrics thread it starts) not. */
+	if (!sandbox_main_done())
+		log_fatal("Cannot give up the main thread's capabilities: %s", strerror(errno));
 	start_metrics(&d);
+	log_info("System call filters: %s (-F)%s", sandbox_mode_name(sandbox_mode()),
+	         o->debug ? "; the process stays dumpable (-d)" : "");
 	listener_describe(d.listener, where, sizeof(where));
 	log_info("ntsd %s (%s) serving NTP on %s with %u workers; %s, stratum %d%s", NTSD_VERSION,
 	         NTSD_TLS_BACKEND, where, listener_workers(d.listener),

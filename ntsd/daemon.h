@@ -20,6 +20,7 @@ struct daemon_opts {
 	bool allow_first_step;  /* -g */
 	unsigned nts_check_s;   /* --nts-check; 0: NTS_CHECK_S */
 	const char *user;       /* -u: drop root to this user after binding */
+	int seccomp;            /* -F: enum sandbox_mode */
 };
 
 /* --check: validates the configuration, key file and setup; prints every

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ntsd/log.h"
+#include "ntsd/sandbox.h"
 #include "protocol/clock.h"
 #include "protocol/netaddr.h"
 #include "protocol/ntp_packet.h"
@@ -514,6 +516,10 @@ static void *worker_main(void *arg)
 	struct listener *s = w->srv;
 	struct pollfd pfd[MAX_ADDRS];
 
+	/* Workers parse untrusted datagrams: no capabilities, a narrow
+	 * filter, before the first one is read. */
+	if (!sandbox_thread(SANDBOX_NTP))
+		log_fatal("Cannot confine NTP worker thread: %s", strerror(errno));
 	for (size_t i = 0; i < s->n_addrs; i++)
 		pfd[i] = (struct pollfd){ .fd = w->fds[i], .events = POLLIN };
 	while (!atomic_load_explicit(&s->stop, memory_order_relaxed)) {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ntsd/daemon.h"
+#include "ntsd/sandbox.h"
 
 static void usage(FILE *f)
 {
@@ -25,6 +26,8 @@ static void usage(FILE *f)
 	        "                      supplementary groups), keeping only CAP_NET_BIND_SERVICE\n"
 	        "                      and, unless -x or `disable ntp`, CAP_SYS_TIME\n"
 	        "  -x                  never adjust the system clock (as `disable ntp`)\n"
+	        "  -F, --seccomp MODE  system call filters per thread: errno (default: refused\n"
+	        "                      calls fail with EPERM), kill (they kill ntsd), off\n"
 	        "  -g                  allow the first clock correction to exceed the panic\n"
 	        "                      threshold (1000 s), as ntpd -g\n"
 	        "      --stats-file F  write the packet counters to F on SIGUSR1 and at exit\n"
@@ -51,6 +54,7 @@ static long parse_num(const char *s, long lo, long hi, const char *what)
 int main(int argc, char **argv)
 {
 	enum { OPT_CHECK = 256, OPT_STATEDIR, OPT_STATS, OPT_NTS_CHECK };
+	enum sandbox_mode sm;
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "embedded", no_argument, NULL, 'E' },
@@ -64,15 +68,16 @@ int main(int argc, char **argv)
 		{ "stats-file", required_argument, NULL, OPT_STATS },
 		{ "nts-check", required_argument, NULL, OPT_NTS_CHECK },
 		{ "user", required_argument, NULL, 'u' },
+		{ "seccomp", required_argument, NULL, 'F' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct daemon_opts o = { .port = -1 };
+	struct daemon_opts o = { .port = -1, .seccomp = SANDBOX_ERRNO };
 	bool check = false;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:EndP:p:u:w:xgVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:EndP:p:u:w:xgF:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o.conf_path = optarg;
@@ -115,6 +120,13 @@ int main(int argc, char **argv)
 			break;
 		case 'g':
 			o.allow_first_step = true;
+			break;
+		case 'F':
+			if (!sandbox_mode_parse(optarg, &sm)) {
+				fprintf(stderr, "ntsd: --seccomp: '%s' is not errno, kill or off\n", optarg);
+				return 2;
+			}
+			o.seccomp = (int)sm;
 			break;
 		case 'V':
 			printf("ntsd %s (%s)\n", NTSD_VERSION, NTSD_TLS_BACKEND);

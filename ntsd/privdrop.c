@@ -57,6 +57,18 @@ static unsigned long long get_permitted(void)
 	return (unsigned long long)d[0].permitted | ((unsigned long long)d[1].permitted << 32);
 }
 
+bool privdrop_thread(unsigned long long keep)
+{
+	/* capset with pid 0 changes the calling thread only (capabilities are
+	 * per thread); permitted can only shrink. */
+	return set_caps(get_permitted() & keep);
+}
+
+unsigned long long privdrop_thread_caps(void)
+{
+	return get_permitted();
+}
+
 static int last_cap(void)
 {
 	FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");

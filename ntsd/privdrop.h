@@ -31,4 +31,11 @@ unsigned long long privdrop_kept_caps(bool keep_sys_time);
  * one-line summary in msg. Never logs. */
 bool privdrop_apply(const struct privdrop_opts *o, char *msg, size_t msglen);
 
+/* Keeps only the capabilities in keep (a mask over capability numbers) in
+ * the calling thread's permitted and effective sets; other threads keep
+ * theirs. Call at a thread's start, before it reads untrusted input. */
+bool privdrop_thread(unsigned long long keep);
+/* The calling thread's permitted capabilities (a mask). */
+unsigned long long privdrop_thread_caps(void);
+
 #endif

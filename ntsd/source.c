@@ -30,6 +30,7 @@
 #include "protocol/ntp_packet.h"
 #include "ntsd/driftfile.h"
 #include "ntsd/log.h"
+#include "ntsd/sandbox.h"
 #include "protocol/ntp_client.h"
 #include "protocol/nts_client.h"
 #include "ntsd/sync.h"
@@ -246,6 +247,10 @@ static void *ke_main(void *arg)
 {
 	struct src *x = arg;
 	struct sources *s = x->owner;
+
+	/* The KE client parses what the network sends: no CAP_SYS_TIME. */
+	if (!sandbox_thread(SANDBOX_HELPER))
+		log_fatal("Cannot confine NTS-KE helper thread: %s", strerror(errno));
 	struct ke_client_opts o = {
 		.host = x->a.host,
 		.port = x->a.port ? x->a.port : KE_DEFAULT_PORT,
@@ -277,6 +282,8 @@ static void *dns_main(void *arg)
 	uint16_t port = x->a.port ? x->a.port : 123;
 	socklen_t len = 0;
 
+	if (!sandbox_thread(SANDBOX_HELPER))
+		log_fatal("Cannot confine name lookup thread: %s", strerror(errno));
 	if (x->pool_lead == x) {
 		x->pool_got = resolve(x->a.host, port, x->pool_addr, x->pool_len, x->pool_n,
 		                      x->ke_err, sizeof(x->ke_err));
@@ -695,6 +702,9 @@ static void *poller(void *arg)
 	struct sources *s = arg;
 	struct epoll_event ev[16];
 
+	/* The one thread that keeps CAP_SYS_TIME. */
+	if (!sandbox_thread(SANDBOX_SOURCES))
+		log_fatal("Cannot confine the sources thread: %s", strerror(errno));
 	for (;;) {
 		double mono = mono_now();
 		double next = mono + TICK_MS / 1000.0;

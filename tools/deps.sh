@@ -5,7 +5,7 @@
 # ntpdig and ntpdate (installed), and NTPsec's ntpd and ntpq (unpacked into
 # a cache directory, since the ntpsec package conflicts with chrony).
 set -eu
-build_pkgs=(meson ninja-build gcc libc6-dev pkg-config libssl-dev libsodium-dev libgnutls28-dev nettle-dev openssl libmicrohttpd-dev)
+build_pkgs=(meson ninja-build gcc libc6-dev pkg-config libssl-dev libsodium-dev libgnutls28-dev nettle-dev openssl libmicrohttpd-dev libseccomp-dev)
 test_pkgs=(iproute2 util-linux python3 gnutls-bin chrony ntpsec-ntpdig ntpsec-ntpdate python3-ntp procps prometheus python3-prometheus-client curl)
 want=("${build_pkgs[@]}")
 [ "${1:-}" = --peers ] && want+=("${test_pkgs[@]}")
