@@ -1,5 +1,6 @@
-/* One server: optional NTS-KE, then N NTP exchanges; keeps the sample with
- * the smallest delay (RFC 5905 §10 clock filter, reduced to one shot). */
+/* One server: optional NTS-KE, then N NTP exchanges, combined by the
+ * estimator (protocol/estimate.h): the mean of the samples on symmetric
+ * jitter, the minimum-delay sample (RFC 5905 §10) on one-way queueing. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "crypto/secret.h"
 #include "keyexchange/ke_client.h"
 #include "protocol/clock.h"
+#include "protocol/estimate.h"
 #include "protocol/ntp_packet.h"
 #include "protocol/nts_client.h"
 #include "tools/ntsclient.h"
@@ -246,6 +248,25 @@ static double root_distance(const struct ntp_sample *x)
 	return x->root_delay / 2 + x->root_disp + x->delay / 2 + x->dispersion;
 }
 
+/* The server's offset from all its good samples; best stays the
+ * minimum-delay sample for delay, dispersion and root distance (the
+ * estimate lies within that sample's offset +- (delay/2 + dispersion)). */
+static void combine(const struct ntsc_opts *o, struct ntsc_server *s,
+                    const struct estimate_sample *samples)
+{
+	struct estimate e;
+
+	if (!estimate_offset(samples, (size_t)s->good, &e))
+		return; /* not finite: keep the minimum-delay sample */
+	ntsc_trace(o,
+	           "estimate: offset %+.6f s from %d outbound and %d return halves of %d samples "
+	           "(min-delay sample %+.6f s; jitter %.6f s, windows %.6f/%.6f s, error %.6f s, "
+	           "bound %.6f s)",
+	           e.offset, e.n_out, e.n_back, s->good, s->best.offset, e.jitter, e.window_out,
+	           e.window_back, e.error, e.bound);
+	s->best.offset = e.offset;
+}
+
 void ntsc_query(const struct ntsc_opts *o, struct ntsc_server *s)
 {
 	struct nts_client nts;
@@ -258,6 +279,7 @@ void ntsc_query(const struct ntsc_opts *o, struct ntsc_server *s)
 	enum ntp_client_result last = NTP_CLIENT_OK;
 	bool have_last = false;
 	struct ntp_sample last_smp;
+	struct estimate_sample samples[NTSC_MAX_SAMPLES];
 
 	memset(&nts, 0, sizeof(nts));
 	memset(&last_smp, 0, sizeof(last_smp));
@@ -323,11 +345,14 @@ void ntsc_query(const struct ntsc_opts *o, struct ntsc_server *s)
 			s->best = smp;
 			s->rootdist = d;
 		}
-		s->good++;
+		samples[s->good++] = (struct estimate_sample){ .offset = smp.offset,
+			                                       .delay = smp.delay,
+			                                       .dispersion = smp.dispersion };
 		have_last = false;
 	}
 	if (s->good > 0) {
 		s->exit_code = NTSC_EXIT_OK;
+		combine(o, s, samples);
 		if (s->rootdist > 1.5)
 			fail(s, NTSC_EXIT_DISPERSION,
 			     "%s: dispersion too large: root distance %.3f s exceeds 1.5 s", s->host,
