@@ -48,10 +48,12 @@ static bool parse_ul(const char *s, unsigned long lo, unsigned long hi, unsigned
 	return *s && !*end && *v >= lo && *v <= hi;
 }
 
-/* One run: fills err[E_*] with the signed errors. */
+/* One run: fills err[E_*] with the signed errors; counts in *bad_used the
+ * outlier halves the estimate used when each direction had a clean one. */
 static void one_run(const struct dm_dist *d, uint64_t seed, size_t n, double noise,
-                    double *err)
+                    double *err, unsigned long *bad_used)
 {
+	uint64_t bad_o = 0, bad_b = 0;
 	struct dm_rng ro, rb, rn;
 	struct estimate_sample s[ESTIMATE_MAX_SAMPLES];
 	struct estimate e;
@@ -80,6 +82,8 @@ static void one_run(const struct dm_dist *d, uint64_t seed, size_t n, double noi
 			sb += r;
 			nb++;
 		}
+		bad_o |= (uint64_t)oo << i;
+		bad_b |= (uint64_t)ob << i;
 		sum += s[i].offset;
 		if (s[i].delay < s[best].delay)
 			best = i;
@@ -88,6 +92,9 @@ static void one_run(const struct dm_dist *d, uint64_t seed, size_t n, double noi
 	err[E_BOUND_MIN] = s[best].offset;
 	err[E_MEAN] = sum / (double)n;
 	err[E_ESTIMATE] = estimate_offset(s, n, &e) ? e.offset : NAN;
+	if (!isnan(err[E_ESTIMATE]) && no && nb) /* else unavoidable: skipped */
+		*bad_used += (unsigned long)(__builtin_popcountll(e.used_out & bad_o) +
+		                             __builtin_popcountll(e.used_back & bad_b));
 }
 
 int main(int argc, char **argv)
@@ -153,9 +160,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	size_t m = 0;
+	unsigned long bad_used = 0;
 	for (unsigned long r = 0; r < runs; r++) {
 		double x[E_COUNT];
-		one_run(d, seed + r, n, noise, x);
+		one_run(d, seed + r, n, noise, x, &bad_used);
 		if (rf)
 			fprintf(rf, "%lu %.9f %.9f %.9f %.9f\n", seed + r, x[0], x[1], x[2], x[3]);
 		if (isnan(x[E_BOUND_MEAN]) || isnan(x[E_ESTIMATE]))
@@ -175,6 +183,7 @@ int main(int argc, char **argv)
 		printf("%-12s %8.0f %8.0f %8.0f\n", names[k], pct(e[k], m, 0.5) * 1e6,
 		       pct(e[k], m, 0.9) * 1e6, e[k][m - 1] * 1e6);
 	}
+	printf("# outlier halves the estimate used: %lu\n", bad_used);
 	for (int k = 0; k < E_COUNT; k++)
 		free(e[k]);
 	return 0;
