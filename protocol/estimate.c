@@ -121,9 +121,10 @@ bool estimate_offset(const struct estimate_sample *s, size_t n, struct estimate 
 	if (n == 0 || n > ESTIMATE_MAX_SAMPLES)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!isfinite(s[i].offset) || !isfinite(s[i].delay) || !isfinite(s[i].dispersion) ||
-		    s[i].dispersion < 0)
-			return false;
+		if (!(fabs(s[i].offset) <= ESTIMATE_MAX_SECONDS) ||
+		    !(fabs(s[i].delay) <= ESTIMATE_MAX_SECONDS) ||
+		    !(s[i].dispersion >= 0 && s[i].dispersion <= ESTIMATE_MAX_SECONDS))
+			return false; /* NaN fails every comparison */
 
 	struct estimate r = { .delay = s[0].delay };
 	for (size_t i = 0; i < n; i++) {

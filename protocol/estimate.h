@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #define ESTIMATE_MAX_SAMPLES 64 /* the used_* masks have one bit per sample */
+#define ESTIMATE_MAX_SECONDS 1e10 /* larger values are refused (NTP eras are 4.3e9 s) */
 
 struct estimate_sample {
 	double offset;     /* s, RFC 5905 theta: ((t2 - t1) + (t3 - t4)) / 2 */
@@ -37,8 +38,9 @@ struct estimate {
 };
 
 /* Combines samples s[0..n-1] into *out. Returns false (out untouched) when
- * n is 0 or above ESTIMATE_MAX_SAMPLES, or a value is not finite, or a
- * dispersion is negative. n == 1 gives that sample's offset. */
+ * n is 0 or above ESTIMATE_MAX_SAMPLES, or a value is not finite or beyond
+ * +-ESTIMATE_MAX_SECONDS, or a dispersion is negative. n == 1 gives that
+ * sample's offset. */
 bool estimate_offset(const struct estimate_sample *s, size_t n, struct estimate *out);
 
 #endif

@@ -72,6 +72,15 @@ static void bad_input(void)
 	tap_ok(!estimate_offset(s, 8, &e), "a negative dispersion: refused");
 	s[6].dispersion = NAN;
 	tap_ok(!estimate_offset(s, 8, &e), "a NaN dispersion: refused");
+	s[6].dispersion = 0;
+	s[7].offset = -1.5 * ESTIMATE_MAX_SECONDS;
+	tap_ok(!estimate_offset(s, 8, &e), "an offset beyond -%g s: refused", ESTIMATE_MAX_SECONDS);
+	s[7].offset = -ESTIMATE_MAX_SECONDS;
+	ok = estimate_offset(s, 8, &e);
+	tap_ok(ok && isfinite(e.offset), "an offset of -%g s: accepted, finite result",
+	       ESTIMATE_MAX_SECONDS);
+	s[7].delay = 2 * ESTIMATE_MAX_SECONDS;
+	tap_ok(!estimate_offset(s, 8, &e), "a delay beyond %g s: refused", ESTIMATE_MAX_SECONDS);
 }
 
 static void exact_cases(void)
