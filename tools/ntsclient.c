@@ -1,8 +1,8 @@
 /* ntsclient: one-shot NTP/NTS client in the style of ntpdate and ntpdig.
- * Queries each server, keeps each one's minimum-delay sample, selects by
- * intersection (RFC 5905 §11.2.1, Marzullo) when several answered, prints
- * the result and optionally slews or steps the clock. Never touches the
- * clock unless -s, -S or -b is given. */
+ * Queries each server, combines each one's samples (protocol/estimate.h),
+ * selects by intersection (RFC 5905 §11.2.1, Marzullo) when several
+ * answered, prints the result and optionally slews or steps the clock.
+ * Never touches the clock unless -s, -S or -b is given. */
 #include "config.h"
 
 #include <errno.h>

@@ -25,6 +25,8 @@ enum {
 	NTSC_EXIT_CLOCK = 9,       /* setting the clock failed */
 };
 
+#define NTSC_MAX_SAMPLES 8 /* the most -p accepts */
+
 struct ntsc_opts {
 	int samples;
 	double timeout; /* s, per exchange */
@@ -47,7 +49,7 @@ struct ntsc_server {
 	uint16_t aead;
 	size_t cookies;       /* NTS cookies held at the end */
 	int good;             /* samples that passed */
-	struct ntp_sample best; /* minimum-delay sample */
+	struct ntp_sample best; /* minimum-delay sample, offset from all samples */
 	double rootdist;
 	bool truechimer;
 };

@@ -1,5 +1,6 @@
-/* One server: optional NTS-KE, then N NTP exchanges; keeps the sample with
- * the smallest delay (RFC 5905 §10 clock filter, reduced to one shot). */
+/* One server: optional NTS-KE, then N NTP exchanges, combined by the
+ * estimator (protocol/estimate.h): the mean of the samples on symmetric
+ * jitter, the minimum-delay sample (RFC 5905 §10) on one-way queueing. */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "crypto/secret.h"
 #include "keyexchange/ke_client.h"
 #include "protocol/clock.h"
+#include "protocol/estimate.h"
 #include "protocol/ntp_packet.h"
 #include "protocol/nts_client.h"
 #include "tools/ntsclient.h"
@@ -134,6 +136,9 @@ static int udp_connect(const struct ntsc_opts *o, struct ntsc_server *s, const c
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd < 0)
 			continue;
+		int one = 1;
+		/* Best effort: without it, recv_stamped() reads the clock. */
+		(void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 			close(fd);
 			fd = -1;
@@ -154,6 +159,27 @@ static int udp_connect(const struct ntsc_opts *o, struct ntsc_server *s, const c
 	return fd;
 }
 
+/* recv() with the kernel's receive time (SO_TIMESTAMPNS) in *rx, else the
+ * time now: the wake-up after poll() would add up to milliseconds on a
+ * busy machine to the return half of the delay. */
+static ssize_t recv_stamped(int fd, uint8_t *buf, size_t len, uint64_t *rx)
+{
+	char ctrl[CMSG_SPACE(sizeof(struct timespec))];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
+		             .msg_controllen = sizeof(ctrl) };
+	ssize_t r = recvmsg(fd, &mh, 0);
+
+	*rx = clock_ntp_now();
+	for (struct cmsghdr *c = r >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			*rx = clock_ntp_from_timespec(&ts);
+		}
+	return r;
+}
+
 /* One exchange: 0 no answer (timeout or ICMP), 1 a checked result in *res. */
 static int exchange(const struct ntsc_opts *o, int fd, struct ntp_client_state *st,
                     const struct ntp_client_auth *a, struct ntp_sample *smp,
@@ -162,7 +188,7 @@ static int exchange(const struct ntsc_opts *o, int fd, struct ntp_client_state *
 	uint8_t req[NTP_MAX_PACKET], rsp[NTP_MAX_PACKET + 1];
 	char b1[32], b2[32], b3[32], b4[32];
 	uint64_t now = clock_ntp_now();
-	uint64_t t0 = clock_mono_ns();
+	uint64_t t0 = clock_mono_ns(), rx;
 	size_t len = ntp_client_request(st, a, now, req, sizeof(req));
 	bool got_bad = false;
 
@@ -173,6 +199,9 @@ static int exchange(const struct ntsc_opts *o, int fd, struct ntp_client_state *
 	}
 	ntsc_trace(o, "NTP: -> request of %zu bytes, t1 %s (transmit timestamp sent: random)",
 	           len, ts_str(now, b1, sizeof(b1)));
+	/* t1 as late as user space can take it: the request (a MAC or NTS
+	 * AEAD, the trace) is built, and what it carries is random anyway. */
+	st->t1 = clock_ntp_now();
 	if (send(fd, req, len, 0) < 0) {
 		*sock_err = errno;
 		return 0;
@@ -188,8 +217,7 @@ static int exchange(const struct ntsc_opts *o, int fd, struct ntp_client_state *
 			continue;
 		if (n <= 0)
 			break;
-		ssize_t r = recv(fd, rsp, sizeof(rsp), 0);
-		uint64_t rx = clock_ntp_now();
+		ssize_t r = recv_stamped(fd, rsp, sizeof(rsp), &rx);
 		if (r < 0) {
 			*sock_err = errno;
 			if (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH)
@@ -246,6 +274,25 @@ static double root_distance(const struct ntp_sample *x)
 	return x->root_delay / 2 + x->root_disp + x->delay / 2 + x->dispersion;
 }
 
+/* The server's offset from all its good samples; best stays the
+ * minimum-delay sample for delay, dispersion and root distance (the
+ * estimate lies within that sample's offset +- (delay/2 + dispersion)). */
+static void combine(const struct ntsc_opts *o, struct ntsc_server *s,
+                    const struct estimate_sample *samples)
+{
+	struct estimate e;
+
+	if (!estimate_offset(samples, (size_t)s->good, &e))
+		return; /* not finite: keep the minimum-delay sample */
+	ntsc_trace(o,
+	           "estimate: offset %+.6f s from %d outbound and %d return halves of %d samples "
+	           "(min-delay sample %+.6f s; jitter %.6f s, windows %.6f/%.6f s, error %.6f s, "
+	           "bound %.6f s)",
+	           e.offset, e.n_out, e.n_back, s->good, s->best.offset, e.jitter, e.window_out,
+	           e.window_back, e.error, e.bound);
+	s->best.offset = e.offset;
+}
+
 void ntsc_query(const struct ntsc_opts *o, struct ntsc_server *s)
 {
 	struct nts_client nts;
@@ -258,6 +305,7 @@ void ntsc_query(const struct ntsc_opts *o, struct ntsc_server *s)
 	enum ntp_client_result last = NTP_CLIENT_OK;
 	bool have_last = false;
 	struct ntp_sample last_smp;
+	struct estimate_sample samples[NTSC_MAX_SAMPLES];
 
 	memset(&nts, 0, sizeof(nts));
 	memset(&last_smp, 0, sizeof(last_smp));
@@ -323,11 +371,14 @@ void ntsc_query(const struct ntsc_opts *o, struct ntsc_server *s)
 			s->best = smp;
 			s->rootdist = d;
 		}
-		s->good++;
+		samples[s->good++] = (struct estimate_sample){ .offset = smp.offset,
+			                                       .delay = smp.delay,
+			                                       .dispersion = smp.dispersion };
 		have_last = false;
 	}
 	if (s->good > 0) {
 		s->exit_code = NTSC_EXIT_OK;
+		combine(o, s, samples);
 		if (s->rootdist > 1.5)
 			fail(s, NTSC_EXIT_DISPERSION,
 			     "%s: dispersion too large: root distance %.3f s exceeds 1.5 s", s->host,
